@@ -1,0 +1,300 @@
+"""The one data type between the outside world and the model: :class:`PianoRoll`.
+
+A piano roll is a boolean matrix, one row per time step (a *frame*) and one column per pitch,
+together with what is needed to turn it back into music: the lowest MIDI pitch, frames per quarter
+note, the time signature, the tempo, the detected key and the transposition that was applied to
+bring the music to C.
+
+Frames are counted in beats, never in seconds: a frame lasts ``1 / steps_per_quarter`` quarter
+notes; tempo only matters when the roll is played.
+
+A note is a run of consecutive ``True`` frames in one column. A binary roll cannot tell one long
+note from the same pitch struck again on the next frame (the benchmark data share that limit), so
+repeated notes merge into one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: MIDI pitch of the lowest piano key (A0) and the number of keys: the benchmarks' range.
+PIANO_LOWEST = 21
+PIANO_KEYS = 88
+
+
+class RangeError(ValueError):
+    """A note does not fit in a piano roll's pitch range."""
+
+
+@dataclass(eq=False)
+class PianoRoll:
+    """Binary frames x pitches, plus the musical context needed to turn them back into music.
+
+    >>> import numpy as np
+    >>> frames = np.zeros((4, 88), dtype=bool)
+    >>> frames[0:2, 60 - 21] = True            # middle C for two eighth notes
+    >>> roll = PianoRoll(frames, time_signature="3/4", bpm=90)
+    >>> len(roll), roll.n_pitches, roll.highest
+    (4, 88, 108)
+    >>> roll.notes()
+    [(0, 2, 60)]
+    >>> roll.transpose(2).notes()
+    [(0, 2, 62)]
+    """
+
+    frames: np.ndarray
+    lowest: int = PIANO_LOWEST
+    steps_per_quarter: int = 2
+    time_signature: str = "4/4"
+    bpm: float = 120.0
+    key: str | None = None
+    transposition: int = 0
+
+    def __post_init__(self) -> None:
+        frames = np.asarray(self.frames)
+        if frames.ndim != 2:
+            raise ValueError(f"PianoRoll frames must be 2-D (frames x pitches), got shape {frames.shape}")
+        if frames.dtype != np.bool_:
+            if frames.size and not np.isin(frames, (0, 1)).all():
+                raise ValueError("PianoRoll frames must be boolean (or 0/1)")
+            frames = frames.astype(bool)
+        self.frames = frames
+        if self.steps_per_quarter < 1:
+            raise ValueError(f"steps_per_quarter must be >= 1, got {self.steps_per_quarter}")
+        if not 0 <= self.lowest <= 127 or self.highest > 127:
+            raise ValueError(f"pitch range {self.lowest}..{self.highest} is outside MIDI's 0..127")
+
+    # --- shape ---------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    @property
+    def n_pitches(self) -> int:
+        """Number of pitch columns."""
+        return self.frames.shape[1]
+
+    @property
+    def highest(self) -> int:
+        """MIDI pitch of the last column."""
+        return self.lowest + self.frames.shape[1] - 1
+
+    @property
+    def quarters(self) -> float:
+        """Length in quarter notes."""
+        return len(self) / self.steps_per_quarter
+
+    @property
+    def frames_per_bar(self) -> int:
+        """Frames in one bar of the roll's time signature.
+
+        >>> PianoRoll(np.zeros((0, 88), bool), time_signature="6/8", steps_per_quarter=4).frames_per_bar
+        12
+        """
+        numerator, denominator = (int(x) for x in self.time_signature.split("/"))
+        return max(1, int(np.floor(numerator * 4 / denominator * self.steps_per_quarter + 0.5)))
+
+    def replace(self, **changes) -> PianoRoll:
+        """A copy with some fields changed (``dataclasses.replace``).
+
+        >>> PianoRoll(np.zeros((2, 88), bool)).replace(bpm=60).bpm
+        60
+        """
+        return dataclasses.replace(self, **changes)
+
+    def __getitem__(self, index: slice) -> PianoRoll:
+        """Slice by frames: ``roll[8:16]`` is frames 8..15 with the same context.
+
+        >>> PianoRoll(np.ones((10, 88), bool))[2:5].frames.shape
+        (3, 88)
+        """
+        if not isinstance(index, slice):
+            raise TypeError("PianoRoll supports slicing by frames only, e.g. roll[0:16]")
+        return self.replace(frames=self.frames[index])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PianoRoll):
+            return NotImplemented
+        return (
+            self.frames.shape == other.frames.shape
+            and bool(np.array_equal(self.frames, other.frames))
+            and self.context() == other.context()
+        )
+
+    def context(self) -> dict:
+        """Every field but the frames, as a plain dict (JSON-serializable)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "frames"}
+
+    # --- transformations -------------------------------------------------------------------------
+    def transpose(self, semitones: int) -> PianoRoll:
+        """Move every note by ``semitones``; ``transposition`` records the total applied.
+
+        Fails with :class:`RangeError` if a note would leave the pitch range.
+
+        >>> roll = PianoRoll.from_benchmark([(60, 64), (108,)])
+        >>> roll.transpose(-12).to_benchmark()
+        [(48, 52), (96,)]
+        >>> roll.transpose(1)
+        Traceback (most recent call last):
+        ...
+        rnnrbm_music.roll.RangeError: transposing by +1 moves 1 note(s) out of the range 21..108 (108 -> 109)
+        """
+        semitones = int(semitones)
+        if semitones == 0:
+            return self.replace(frames=self.frames.copy())
+        used = np.flatnonzero(self.frames.any(axis=0))
+        if used.size:
+            bad = used[(used + semitones < 0) | (used + semitones >= self.n_pitches)]
+            if bad.size:
+                worst = int(bad[0]) + self.lowest
+                raise RangeError(
+                    f"transposing by {semitones:+d} moves {bad.size} note(s) out of the range "
+                    f"{self.lowest}..{self.highest} ({worst} -> {worst + semitones})")
+        shifted = np.zeros_like(self.frames)
+        if semitones > 0:
+            shifted[:, semitones:] = self.frames[:, :-semitones]
+        else:
+            shifted[:, :semitones] = self.frames[:, -semitones:]
+        return self.replace(frames=shifted, transposition=self.transposition + semitones)
+
+    def concat(self, *others: PianoRoll) -> PianoRoll:
+        """This roll followed by ``others`` (same pitch range and frame rate), keeping this context.
+
+        >>> a = PianoRoll.from_benchmark([(60,)]); b = PianoRoll.from_benchmark([(62,), ()])
+        >>> a.concat(b).to_benchmark()
+        [(60,), (62,), ()]
+        """
+        for other in others:
+            if (other.lowest, other.n_pitches, other.steps_per_quarter) != (
+                    self.lowest, self.n_pitches, self.steps_per_quarter):
+                raise ValueError(
+                    "cannot concatenate piano rolls of different pitch ranges or frame rates: "
+                    f"{self.lowest}..{self.highest} @ {self.steps_per_quarter}/quarter vs "
+                    f"{other.lowest}..{other.highest} @ {other.steps_per_quarter}/quarter")
+        return self.replace(frames=np.concatenate([self.frames] + [o.frames for o in others]))
+
+    # --- views -----------------------------------------------------------------------------------
+    def notes(self) -> list[tuple[int, int, int]]:
+        """Notes as ``(onset, duration, midi_pitch)`` in frames, sorted by onset then pitch.
+
+        A note is a run of consecutive sounding frames of one pitch.
+
+        >>> PianoRoll.from_benchmark([(60,), (60, 64), (64,), ()]).notes()
+        [(0, 2, 60), (1, 2, 64)]
+        """
+        padded = np.zeros((len(self) + 2, self.n_pitches), dtype=np.int8)
+        padded[1:-1] = self.frames
+        edges = np.diff(padded, axis=0)
+        on_t, on_p = np.nonzero(edges == 1)
+        off_t, off_p = np.nonzero(edges == -1)
+        # Within one pitch, onsets and offsets alternate; order both by (pitch, time) to pair them.
+        on = np.lexsort((on_t, on_p))
+        off = np.lexsort((off_t, off_p))
+        triples = [(int(t), int(e - t), int(p) + self.lowest)
+                   for t, e, p in zip(on_t[on], off_t[off], on_p[on])]
+        triples.sort()
+        return triples
+
+    def pitch_class_histogram(self) -> np.ndarray:
+        """Sounding time per pitch class (C=0 .. B=11), in quarter notes.
+
+        >>> PianoRoll.from_benchmark([(60, 67), (60,)]).pitch_class_histogram()[[0, 7]]
+        array([1. , 0.5])
+        """
+        per_pitch = self.frames.sum(axis=0) / self.steps_per_quarter
+        hist = np.zeros(12)
+        np.add.at(hist, (np.arange(self.n_pitches) + self.lowest) % 12, per_pitch)
+        return hist
+
+    # --- benchmark format ------------------------------------------------------------------------
+    @classmethod
+    def from_benchmark(cls, steps: Iterable[Sequence[int]], steps_per_quarter: int = 2,
+                       lowest: int = PIANO_LOWEST, n_pitches: int = PIANO_KEYS,
+                       **context) -> PianoRoll:
+        """Build from the benchmarks' format: a list of time steps, each a tuple of MIDI pitches.
+
+        >>> PianoRoll.from_benchmark([(60, 64, 67), (), (59,)]).frames.sum(axis=1)
+        array([3, 0, 1])
+        """
+        steps = list(steps)
+        frames = np.zeros((len(steps), n_pitches), dtype=bool)
+        for t, pitches in enumerate(steps):
+            for pitch in pitches:
+                column = int(pitch) - lowest
+                if not 0 <= column < n_pitches:
+                    raise RangeError(f"pitch {pitch} at step {t} is outside the range "
+                                     f"{lowest}..{lowest + n_pitches - 1}")
+                frames[t, column] = True
+        return cls(frames, lowest=lowest, steps_per_quarter=steps_per_quarter, **context)
+
+    # --- from timed notes (the one quantizer every reader uses) -----------------------------------
+    @classmethod
+    def from_notes(cls, notes: Iterable[tuple[float, float, int]], steps_per_quarter: int = 2,
+                   lowest: int = PIANO_LOWEST, n_pitches: int = PIANO_KEYS,
+                   out_of_range: str = "error", source: str = "", **context) -> PianoRoll:
+        """Quantize ``(start, end, midi_pitch)`` notes, times in quarter notes, onto the frame grid.
+
+        Start and end go to the nearest frame boundary (halves round up); a note shorter than a
+        frame still gets one frame. Notes outside the pitch range raise :class:`RangeError` naming
+        the note (``out_of_range="error"``, the default) or are moved by octaves into the range
+        with a warning (``"fold"``).
+
+        >>> PianoRoll.from_notes([(0, 1, 60), (0.2, 0.3, 64), (1.5, 3, 67)]).to_benchmark()
+        [(60, 64), (60,), (), (67,), (67,), (67,)]
+        >>> PianoRoll.from_notes([(0, 1, 10)])
+        Traceback (most recent call last):
+        ...
+        rnnrbm_music.roll.RangeError: note 10 (A#-1) at quarter 0 is outside the range 21..108
+        """
+        if out_of_range not in ("error", "fold"):
+            raise ValueError(f"out_of_range must be 'error' or 'fold', got {out_of_range!r}")
+        notes = list(notes)
+        highest = lowest + n_pitches - 1
+        spans = []
+        folded = 0
+        for start, end, pitch in notes:
+            pitch = int(pitch)
+            if not lowest <= pitch <= highest:
+                if out_of_range == "error":
+                    raise RangeError(f"{source + ': ' if source else ''}note {pitch} "
+                                     f"({midi_pitch_name(pitch)}) at quarter {start:g} is outside "
+                                     f"the range {lowest}..{highest}")
+                while pitch < lowest:
+                    pitch += 12
+                while pitch > highest:
+                    pitch -= 12
+                folded += 1
+            first = int(np.floor(start * steps_per_quarter + 0.5))
+            last = max(int(np.floor(end * steps_per_quarter + 0.5)), first + 1)
+            spans.append((first, last, pitch - lowest))
+        if folded:
+            warnings.warn(f"{source + ': ' if source else ''}{folded} note(s) outside "
+                          f"{lowest}..{highest} moved by octaves into the range", stacklevel=2)
+        n_frames = max((last for _, last, _ in spans), default=0)
+        frames = np.zeros((n_frames, n_pitches), dtype=bool)
+        for first, last, column in spans:
+            frames[first:last, column] = True
+        return cls(frames, lowest=lowest, steps_per_quarter=steps_per_quarter, **context)
+
+    def to_benchmark(self) -> list[tuple[int, ...]]:
+        """The benchmarks' format: a list of tuples of sounding MIDI pitches, one per frame.
+
+        >>> PianoRoll.from_benchmark([(60, 64), ()]).to_benchmark()
+        [(60, 64), ()]
+        """
+        return [tuple(int(p) + self.lowest for p in np.flatnonzero(row)) for row in self.frames]
+
+
+def midi_pitch_name(pitch: int) -> str:
+    """Scientific pitch name of a MIDI number, as music21 spells it.
+
+    >>> midi_pitch_name(60), midi_pitch_name(70)
+    ('C4', 'A#4')
+    """
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    return f"{names[pitch % 12]}{pitch // 12 - 1}"
