@@ -1,0 +1,153 @@
+import copy
+
+import numpy as np
+import pytest
+from music21 import chord, converter, corpus, instrument, key, note, stream, tie
+
+from rnnrbm_music import PianoRoll, RangeError, ReadError, from_stream, read, to_stream, write
+from rnnrbm_music.keys import detect_key
+
+
+def snapshot(s):
+    return [(el.getOffsetInHierarchy(s), tuple(p.nameWithOctave for p in el.pitches),
+             el.quarterLength, el.tie.type if el.tie else None) for el in s.recurse().notes]
+
+
+def test_all_chorales_round_trip(chorales):
+    assert len(chorales) == 371 and not chorales.errors
+    for name, roll in zip(chorales.names, chorales):
+        again = from_stream(to_stream(roll))
+        assert again == roll, name
+
+
+def test_detected_key_is_music21s_on_the_chorales(chorales):
+    """Our key is music21's analyze('key') up to rounding to frames: it agrees on the chorales."""
+    agree = 0
+    sample = chorales.names[::10]
+    for path in sample:
+        score = converter.parse(path)
+        ours = from_stream(score).key
+        theirs = score.analyze("key")
+        agree += ours == f"{theirs.tonic.name.upper()[0] + theirs.tonic.name[1:]} {theirs.mode}"
+    assert agree >= 0.95 * len(sample)
+
+
+@pytest.mark.parametrize("work, expected_key, mode", [
+    ("bach/bwv66.6", "F# minor", "minor"),      # sharp key, minor
+    ("bach/bwv86.6", "E major", "major"),       # a sharp major key
+])
+def test_sharp_and_minor_chorales_are_normalized_and_restored(work, expected_key, mode):
+    score = corpus.parse(work)
+    analysed = score.analyze("key")
+    roll = from_stream(score)
+    assert roll.key.split()[1] == analysed.mode == mode
+    assert roll.key.split()[0].upper() == analysed.tonic.name.upper()
+    if expected_key:
+        assert roll.key == expected_key
+    # Now in C: C major or C minor by music21's own analysis of the normalized music.
+    in_c = to_stream(roll.replace(transposition=0)).analyze("key")
+    assert (in_c.tonic.name, in_c.mode) == ("C", mode)
+    assert -5 <= roll.transposition <= 6
+    # to_stream moves it back: same pitches as the original.
+    original = from_stream(score, normalize_key=False)
+    assert from_stream(to_stream(roll), normalize_key=False).frames.tolist() == original.frames.tolist()
+    written = to_stream(roll)
+    assert written.recurse().getElementsByClass(key.Key).first().sharps == analysed.sharps
+
+
+def test_callers_stream_is_unchanged():
+    score = corpus.parse("bach/bwv66.6")
+    before = snapshot(score)
+    elements = len(list(score.recurse()))
+    from_stream(score)
+    assert snapshot(score) == before
+    assert len(list(score.recurse())) == elements
+
+
+def test_chords_ties_voices_overlaps_and_grace_notes():
+    part = stream.Part()
+    part.append(chord.Chord(["C4", "E4", "G4"], quarterLength=1))
+    tied_a, tied_b = note.Note("D5", quarterLength=1), note.Note("D5", quarterLength=0.5)
+    tied_a.tie, tied_b.tie = tie.Tie("start"), tie.Tie("stop")
+    part.append([tied_a, tied_b])
+    grace = note.Note("F5").getGrace()
+    part.append(grace)
+    part.insert(0, note.Note("C3", quarterLength=3))          # overlaps everything
+    measure = stream.Measure()
+    v1, v2 = stream.Voice(), stream.Voice()
+    v1.append(note.Note("A4", quarterLength=1))
+    v2.append(note.Note("F4", quarterLength=1))
+    measure.insert(0, v1)
+    measure.insert(0, v2)
+    part.insert(3, measure)
+    roll = from_stream(part, normalize_key=False)
+    assert roll.notes() == [(0, 2, 60), (0, 2, 64), (0, 2, 67), (0, 6, 48), (2, 3, 74),
+                            (6, 2, 65), (6, 2, 69)]
+
+
+def test_percussion_parts_are_left_out():
+    score = stream.Score()
+    piano, drums = stream.Part(), stream.Part()
+    piano.append(note.Note("E4", quarterLength=2))
+    drums.insert(0, instrument.Woodblock())
+    drums.append(note.Unpitched(quarterLength=1))
+    drums.append(note.Note("C2", quarterLength=1))         # a pitched note in a percussion part
+    score.insert(0, piano)
+    score.insert(0, drums)
+    assert from_stream(score, normalize_key=False).notes() == [(0, 4, 64)]
+
+
+def test_empty_and_percussion_only_scores_are_clear_errors():
+    with pytest.raises(ReadError, match="no pitched notes"):
+        from_stream(stream.Score())
+    drums = stream.Part()
+    drums.insert(0, instrument.BassDrum())
+    drums.append(note.Unpitched(quarterLength=1))
+    score = stream.Score([drums])
+    with pytest.raises(ReadError, match="only percussion"):
+        from_stream(score)
+
+
+def test_out_of_range_note_is_named():
+    s = converter.parse("tinyNotation: 4/4 c4 c'''''4")
+    with pytest.raises(RangeError, match=r"note 120 \(C9\)"):
+        from_stream(s)
+
+
+def test_trust_key_uses_the_streams_key_object():
+    s = converter.parse("tinyNotation: 4/4 a4 c'4 e'4 a4")
+    s.insert(0, key.Key("C"))
+    assert from_stream(s, normalize_key=False, trust_key=True).key == "C major"
+    assert from_stream(s, normalize_key=False).key == detect_key(
+        from_stream(s, normalize_key=False).pitch_class_histogram())
+
+
+def test_key_algorithms_are_selectable():
+    score = corpus.parse("bach/bwv66.6")
+    assert from_stream(score, key_algorithm="krumhansl").key == "F# minor"
+    with pytest.raises(ValueError, match="unknown key algorithm"):
+        from_stream(score, key_algorithm="nonsense")
+
+
+def test_score_has_meter_tempo_and_two_staves(tmp_path):
+    roll = PianoRoll.from_benchmark([(48, 64), (48, 64), (50, 65), ()], time_signature="3/4",
+                                    bpm=84, key="D major", transposition=-2)
+    score = to_stream(roll)
+    staves = list(score.parts)
+    assert len(staves) == 2
+    assert staves[0].recurse().getElementsByClass("TimeSignature").first().ratioString == "3/4"
+    assert score.recurse().getElementsByClass("MetronomeMark").first().getQuarterBPM() == 84
+    assert sorted(p.midi for p in score.pitches) == [50, 52, 66, 67]   # back in D
+    for suffix in (".mid", ".musicxml"):
+        path = write(roll, tmp_path / f"out{suffix}")
+        back = read(path, normalize_key=False, reader="music21")
+        assert back.notes() == roll.transpose(2).notes()   # a MIDI file drops trailing silence
+
+
+def test_read_names_missing_and_unparseable_files(tmp_path):
+    with pytest.raises(ReadError, match="no such file"):
+        read(tmp_path / "nope.musicxml")
+    bad = tmp_path / "bad.musicxml"
+    bad.write_text("<score-partwise><part id='P1'><measure>")
+    with pytest.raises(ReadError, match="bad.musicxml: music21 cannot parse it"):
+        read(bad)
