@@ -22,7 +22,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .music21_io import MIDI_SUFFIXES, MUSIC21_SUFFIXES, ReadError, from_stream, read_pieces
+from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, ReadError, from_stream, pieces_of,
+                         read_pieces)
 from .roll import PianoRoll
 
 #: Frame step of each benchmark of Boulanger-Lewandowski et al. (2012), in frames per quarter.
@@ -139,9 +140,7 @@ class Corpus(Sequence[PianoRoll]):
         self.names.append(name)
 
     def _add_stream(self, stream) -> None:
-        from music21 import stream as m21stream
-
-        scores = list(stream.scores) if isinstance(stream, m21stream.Opus) else [stream]
+        scores = pieces_of(stream)
         reading = {k: v for k, v in self.settings.items() if k != "reader"}
         for score in scores:
             name = str(getattr(score, "filePath", None) or score.metadata and score.metadata.title

@@ -224,14 +224,14 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     if reader == "mido" or (reader == "auto" and is_midi):
         from .midi_io import read_midi
         return [read_midi(path, **settings)]
-    from music21 import converter, stream as m21stream
+    from music21 import converter
 
     try:
         parsed = (converter.parse(path, quantizePost=False) if is_midi
                   else converter.parse(path))
     except Exception as error:  # music21 raises many kinds; all mean "cannot read this file"
         raise ReadError(path, f"music21 cannot parse it ({type(error).__name__}: {error})") from None
-    scores = list(parsed.scores) if isinstance(parsed, m21stream.Opus) else [parsed]
+    scores = pieces_of(parsed)
     if not scores:
         raise ReadError(path, "the file holds no pieces")
     pieces = []
@@ -239,6 +239,15 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
         label = f"{path}#{i + 1}" if len(scores) > 1 else str(path)
         pieces.append(from_stream(score, source=label, **settings))
     return pieces
+
+
+def pieces_of(stream) -> list:
+    """The pieces of a stream: each Score (or other stream) of an Opus, or the stream itself."""
+    from music21 import stream as m21stream
+
+    if isinstance(stream, m21stream.Opus):
+        return [el for el in stream.elements if isinstance(el, m21stream.Stream)]
+    return [stream]
 
 
 def write(music, path: str | os.PathLike) -> Path:
