@@ -1,0 +1,134 @@
+"""The one checkpoint format: a ``.safetensors`` file, the config as JSON in its metadata.
+
+Tensors: the model's parameters under their own names (``W``, ``bv``, ``bh``, ``Wuh``, ``Wuv``,
+``Wvu``, ``Wuu``, ``bu``, ``u0``) and, in a checkpoint meant for resuming, the optimizer's state
+under ``optimizer/<param>/<state>``. Metadata (strings): ``format`` (``rnnrbm-music``),
+``format_version``, ``package_version`` and ``config``, a JSON object with the model sizes
+(``model``), how music was turned into frames (``data``: pitch range, steps per quarter, key
+normalization), how it was trained (``training``) and its progress (``epochs_trained``,
+``best_valid``...). Loading never unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from . import __version__
+from .engine import RnnRbm, RnnRbmConfig, parameter_shapes
+
+FORMAT = "rnnrbm-music"
+FORMAT_VERSION = 1
+_OPTIMIZER_PREFIX = "optimizer/"
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be loaded; the message names the file and what does not fit."""
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, loaded."""
+
+    model: RnnRbm
+    config: dict                     #: the whole JSON config of the metadata
+    optimizer_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    package_version: str = ""
+
+
+def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
+         optimizer: torch.optim.Optimizer | None = None) -> Path:
+    """Write ``model`` (and, for resuming, ``optimizer``'s state) with ``config`` to ``path``.
+
+    The file is written next to its destination and renamed into place, so an interrupted save
+    never leaves half a checkpoint.
+
+    >>> import tempfile, os
+    >>> path = save(os.path.join(tempfile.mkdtemp(), "m.safetensors"), RnnRbm(RnnRbmConfig(88, 8, 4)))
+    >>> load(path).model.config
+    RnnRbmConfig(n_visible=88, n_hidden=8, n_recurrent=4)
+    """
+    path = Path(path)
+    tensors = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters()}
+    if optimizer is not None:
+        tensors.update(_optimizer_tensors(model, optimizer))
+    full_config = {**(config or {}), "model": model.config.to_dict()}
+    metadata = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+                "package_version": __version__, "config": json.dumps(full_config)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    os.replace(partial, path)
+    return path
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint written by :func:`save`, checking its format, version and shapes."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: not a safetensors model file, or a damaged one "
+                              f"({error})") from None
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an rnnrbm-music model (its metadata has no "
+                              f"'format: {FORMAT}')")
+    version = metadata.get("format_version")
+    if version != str(FORMAT_VERSION):
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version} (written by rnnrbm-music "
+            f"{metadata.get('package_version', '?')}); this rnnrbm-music {__version__} reads "
+            f"version {FORMAT_VERSION}")
+    try:
+        config = json.loads(metadata["config"])
+        model_config = RnnRbmConfig(**config["model"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: unreadable config in the metadata ({error})") from None
+    expected = parameter_shapes(model_config)
+    problems = [f"missing tensor {name!r}" for name in expected if name not in tensors]
+    problems += [f"{name!r} has shape {tuple(tensors[name].shape)}, the config says {shape}"
+                 for name, shape in expected.items()
+                 if name in tensors and tuple(tensors[name].shape) != shape]
+    problems += [f"unexpected tensor {name!r}" for name in tensors
+                 if name not in expected and not name.startswith(_OPTIMIZER_PREFIX)]
+    if problems:
+        raise CheckpointError(f"{path}: does not fit its config {model_config}: "
+                              + "; ".join(problems))
+    model = RnnRbm(model_config)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(tensors[name])
+    model.to(device)
+    optimizer_state = {k[len(_OPTIMIZER_PREFIX):]: v for k, v in tensors.items()
+                       if k.startswith(_OPTIMIZER_PREFIX)}
+    return Checkpoint(model, config, optimizer_state, metadata.get("package_version", ""))
+
+
+def _optimizer_tensors(model: RnnRbm, optimizer: torch.optim.Optimizer) -> dict:
+    names = {id(p): name for name, p in model.named_parameters()}
+    out = {}
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            value = value if torch.is_tensor(value) else torch.tensor(value)
+            out[f"{_OPTIMIZER_PREFIX}{names[id(param)]}/{key}"] = value.detach().to("cpu").contiguous()
+    return out
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, model: RnnRbm,
+                      state: dict[str, torch.Tensor]) -> None:
+    """Put optimizer state saved by :func:`save` back into ``optimizer`` (for ``model``)."""
+    params = dict(model.named_parameters())
+    for key, value in state.items():
+        name, slot = key.split("/", 1)
+        # Adam keeps its step count on the CPU; every other slot lives with its parameter.
+        optimizer.state[params[name]][slot] = value if slot == "step" else value.to(params[name].device)

@@ -1,0 +1,264 @@
+"""Batches of binary RBMs that share one weight matrix but each have their own biases.
+
+In the RNN-RBM every time step t has its own RBM: the weights ``W`` (visible x hidden) are shared
+and the biases ``bv[t]``, ``bh[t]`` come from the recurrent state. Every function here takes a
+leading batch of such RBMs: ``v`` is ``(..., V)``, ``bv`` is ``(..., V)`` and ``bh`` is
+``(..., H)``, broadcast together.
+
+Bernoulli units are sampled as ``rand < p`` from one ``torch.Generator``: several times faster on
+the CPU than ``torch.bernoulli``, and reproducible.
+
+>>> import torch
+>>> g = torch.Generator().manual_seed(0)
+>>> W, bv, bh = torch.zeros(4, 3), torch.zeros(4), torch.zeros(3)
+>>> round(float(exact_log_partition(W, bv, bh)), 4)   # 2^(4+3) states of equal weight: 7 ln 2
+4.852
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def free_energy(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor) -> Tensor:
+    """F(v) = -v.bv - sum_j softplus(bh_j + (vW)_j), one value per RBM of the batch.
+
+    >>> float(free_energy(torch.ones(2), torch.zeros(2, 1), torch.ones(2), torch.zeros(1)))
+    -2.6931471824645996
+    """
+    return -(v * bv).sum(-1) - F.softplus(v @ W + bh).sum(-1)
+
+
+def hidden_probabilities(v: Tensor, W: Tensor, bh: Tensor, temperature: float = 1.0) -> Tensor:
+    """P(h_j = 1 | v) = sigmoid((bh + vW) / temperature)."""
+    return torch.sigmoid((v @ W + bh) / temperature)
+
+
+def visible_probabilities(h: Tensor, W: Tensor, bv: Tensor, temperature: float = 1.0) -> Tensor:
+    """P(v_i = 1 | h) = sigmoid((bv + h W^T) / temperature)."""
+    return torch.sigmoid((h @ W.T + bv) / temperature)
+
+
+def bernoulli(p: Tensor, generator: torch.Generator | None) -> Tensor:
+    """0/1 samples of probabilities ``p`` (as ``rand < p``), in p's dtype."""
+    return _Bernoulli(p.shape, p.dtype, p.device)(p.clone(), generator)
+
+
+class _Bernoulli:
+    """Samples ``uniform < p`` into reusable buffers (large CPU allocations page-fault every time).
+
+    On the CPU in float32 the uniforms are drawn as integers, ``64 / bits`` of them per 64-bit
+    ``random_`` draw, and compared with p scaled to the integer range: with ``bits=32`` the same
+    test as ``torch.rand(...) < p`` at float32's resolution, at a third of its cost; ``bits=16``
+    halves that again and rounds p to the nearest multiple of 2^-16 (used for the CD-k negative
+    phase in training, where such a rounding is far below the noise of the estimate). Elsewhere
+    (GPU, float64) it is ``torch.rand(...) < p``.
+    """
+
+    def __init__(self, shape: torch.Size, dtype: torch.dtype, device: torch.device,
+                 bits: int = 32):
+        if bits not in (16, 32):
+            raise ValueError("uniforms have 16 or 32 bits")
+        self.integer = device.type == "cpu" and dtype == torch.float32
+        size = math.prod(shape)
+        self.shape = shape
+        self.out = torch.empty(shape, dtype=dtype, device=device)
+        if self.integer:
+            per_draw = 64 // bits
+            self.bits = torch.empty((size + per_draw - 1) // per_draw, dtype=torch.int64)
+            view = torch.int32 if bits == 32 else torch.int16
+            self.uniform = self.bits.view(view)[:size].view(shape)
+            # uniform < scale * p - offset  <=>  (uniform + 2^(bits-1)) / 2^bits < p (rounded)
+            self.scale = float(2 ** bits)
+            self.offset = float(2 ** (bits - 1)) + (0.5 if bits == 16 else 0.0)
+        else:
+            self.uniform = torch.empty(shape, dtype=dtype, device=device)
+
+    def __call__(self, p: Tensor, generator: torch.Generator | None) -> Tensor:
+        """Samples for probabilities ``p``, which is overwritten. Returns a buffer reused next call."""
+        if self.integer:
+            self.bits.random_(-2 ** 63, 2 ** 63 - 1, generator=generator)
+            p.mul_(self.scale).sub_(self.offset)
+        else:
+            torch.rand(self.shape, generator=generator, out=self.uniform)
+        return torch.lt(self.uniform, p, out=self.out)
+
+
+@torch.no_grad()
+def gibbs(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor, k: int,
+          generator: torch.Generator | None = None, temperature: float = 1.0,
+          clamp_mask: Tensor | None = None, clamp_values: Tensor | None = None,
+          uniform_bits: int = 32) -> Tensor:
+    """``k`` steps of block Gibbs sampling v -> h -> v from ``v``; returns the last visible sample.
+
+    Visible units where ``clamp_mask`` is true are held at ``clamp_values`` throughout (the
+    chain then samples the others from their conditional given the clamped ones). Dividing the
+    energies by ``temperature`` flattens (> 1) or sharpens (< 1) the distribution.
+
+    >>> W = torch.zeros(3, 2); bv = torch.tensor([20., -20., 0.]); bh = torch.zeros(2)
+    >>> g = torch.Generator().manual_seed(1)
+    >>> gibbs(torch.zeros(4, 3), W, bv, bh, k=1, generator=g)[:, :2]
+    tensor([[1., 0.],
+            [1., 0.],
+            [1., 0.],
+            [1., 0.]])
+    """
+    V, H = W.shape
+    batch = torch.broadcast_shapes(v.shape[:-1], bv.shape[:-1], bh.shape[:-1])
+    n = math.prod(batch)
+    flat = lambda x, d: x.expand(*batch, d).reshape(n, d)  # noqa: E731
+    v, bv, bh = flat(v, V), flat(bv, V), flat(bh, H)
+    if temperature != 1.0:
+        W, bv, bh = W / temperature, bv / temperature, bh / temperature
+    WT = W.T.contiguous()
+    if clamp_mask is not None:
+        clamp_mask, clamp_values = flat(clamp_mask, V), flat(clamp_values, V).to(v.dtype)
+        v = torch.where(clamp_mask, clamp_values, v)
+    hidden, visible = torch.empty(n, H, dtype=v.dtype, device=v.device), torch.empty_like(v)
+    sample_h = _Bernoulli(hidden.shape, v.dtype, v.device, uniform_bits)
+    sample_v = _Bernoulli(visible.shape, v.dtype, v.device, uniform_bits)
+    for _ in range(k):
+        h = sample_h(torch.addmm(bh, v, W, out=hidden).sigmoid_(), generator)
+        v = sample_v(torch.addmm(bv, h, WT, out=visible).sigmoid_(), generator)
+        if clamp_mask is not None:
+            v = torch.where(clamp_mask, clamp_values, v)
+    return v.clone().reshape(*batch, V)
+
+
+def cd_loss(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor, k: int,
+            generator: torch.Generator | None = None, weights: Tensor | None = None) -> Tensor:
+    """The CD-k cost: mean of F(v) - F(v_k), with v_k a k-step Gibbs sample from v held constant.
+
+    Its gradient is the CD-k estimate of the negative log-likelihood gradient with respect to
+    ``W``, ``bv`` and ``bh`` (and, through the biases, anything they were computed from).
+    ``weights`` (one per RBM, e.g. a padding mask) make the mean a weighted one. The chain
+    draws 16-bit uniforms (see ``_Bernoulli``).
+    """
+    negative = gibbs(v.detach(), W.detach(), bv.detach(), bh.detach(), k, generator,
+                     uniform_bits=16)
+    cost = free_energy(v, W, bv, bh) - free_energy(negative, W, bv, bh)
+    if weights is None:
+        return cost.mean()
+    return (cost * weights).sum() / weights.sum().clamp_min(1)
+
+
+def log_pseudo_likelihood(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor,
+                          chunk: int = 256) -> Tensor:
+    """Exact log pseudo-likelihood sum_i log P(v_i | v_-i) of each visible vector.
+
+    Flipping unit i changes F by s_i bv_i + sum_j [softplus(a_j + s_i W_ij) - softplus(a_j)]
+    with a = bh + vW and s_i = 1 - 2 v_i, computed for every unit at once.
+
+    >>> W = torch.zeros(2, 1); v = torch.tensor([1., 0.])
+    >>> float(log_pseudo_likelihood(v, W, torch.zeros(2), torch.zeros(1)))   # 2 fair coins
+    -1.3862943649291992
+    """
+    shape = v.shape[:-1]
+    V = v.shape[-1]
+    v2 = v.reshape(-1, V)
+    bv2 = bv.expand(*shape, V).reshape(-1, V)
+    bh2 = bh.expand(*shape, bh.shape[-1]).reshape(-1, bh.shape[-1])
+    out = torch.empty(v2.shape[0], dtype=v.dtype, device=v.device)
+    for start in range(0, v2.shape[0], chunk):
+        vs, bvs, bhs = v2[start:start + chunk], bv2[start:start + chunk], bh2[start:start + chunk]
+        a = vs @ W + bhs                                    # (n, H)
+        s = 1 - 2 * vs                                      # (n, V)
+        flipped = F.softplus(a[:, None, :] + s[:, :, None] * W[None])  # (n, V, H)
+        delta = s * bvs + (flipped - F.softplus(a)[:, None, :]).sum(-1)
+        out[start:start + chunk] = -F.softplus(delta).sum(-1)
+    return out.reshape(shape)
+
+
+def exact_log_partition(W: Tensor, bv: Tensor, bh: Tensor, chunk: int = 1 << 14) -> Tensor:
+    """log Z of each RBM of the batch by enumerating the hidden units (H <= 24): the test oracle.
+
+    log Z = logsumexp over h of [h.bh + sum_i softplus(bv_i + (W h)_i)].
+    """
+    H = W.shape[1]
+    if H > 24:
+        raise ValueError(f"exact log Z enumerates 2^H hidden states; H = {H} is too many (<= 24)")
+    batch = torch.broadcast_shapes(bv.shape[:-1], bh.shape[:-1])
+    bv = bv.expand(*batch, bv.shape[-1]).reshape(-1, bv.shape[-1])
+    bh = bh.expand(*batch, H).reshape(-1, H)
+    codes = torch.arange(2 ** H, device=W.device)
+    parts = []
+    for start in range(0, 2 ** H, chunk):
+        c = codes[start:start + chunk]
+        h = ((c[:, None] >> torch.arange(H, device=W.device)) & 1).to(W.dtype)   # (n, H)
+        visible_input = h @ W.T                                                 # (n, V)
+        terms = bh @ h.T + F.softplus(bv[:, None, :] + visible_input[None]).sum(-1)
+        parts.append(torch.logsumexp(terms, dim=-1))
+    return torch.logsumexp(torch.stack(parts, -1), -1).reshape(batch)
+
+
+@dataclass
+class AisResult:
+    """An AIS estimate of log Z for each RBM, with the spread of the estimate."""
+
+    log_z: Tensor       #: the estimate, one per RBM
+    std: Tensor         #: its standard error (delta method over the chains), one per RBM
+    log_weights: Tensor  #: (RBMs, chains) final log importance weights
+
+
+def ais_betas(n_betas: int, schedule: str = "sigmoid", device=None) -> Tensor:
+    """Inverse temperatures from 0 to 1: ``"linear"``, or ``"sigmoid"`` (denser at both ends,
+    where the distributions change fastest; Grosse et al. 2013's choice).
+
+    >>> ais_betas(5, "linear").tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    if n_betas < 2:
+        raise ValueError("AIS needs at least 2 inverse temperatures")
+    if schedule == "linear":
+        return torch.linspace(0, 1, n_betas, device=device, dtype=torch.float64)
+    if schedule == "sigmoid":
+        s = torch.sigmoid(torch.linspace(-4, 4, n_betas, device=device, dtype=torch.float64))
+        return (s - s[0]) / (s[-1] - s[0])
+    raise ValueError(f"unknown AIS schedule {schedule!r}: use 'linear' or 'sigmoid'")
+
+
+@torch.no_grad()
+def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
+                      n_betas: int = 1000, schedule: str = "sigmoid",
+                      generator: torch.Generator | None = None,
+                      betas: Tensor | None = None) -> AisResult:
+    """Annealed importance sampling estimate of log Z for a batch of RBMs sharing ``W``.
+
+    The base distribution of each RBM has its own visible biases and no weights, so
+    log Z_0 = sum_i softplus(bv_i) + H log 2 and it is sampled exactly; the intermediate
+    distributions scale the hidden units' input by beta: p_beta(v) ~ exp(v.bv) prod_j
+    (1 + exp(beta (bh_j + (vW)_j))). Each RBM runs ``n_chains`` chains through ``n_betas``
+    inverse temperatures (or the given ``betas``), all RBMs and chains at once.
+    """
+    V, H = W.shape
+    batch = torch.broadcast_shapes(bv.shape[:-1], bh.shape[:-1])
+    bv = bv.expand(*batch, V).reshape(-1, 1, V)
+    bh = bh.expand(*batch, H).reshape(-1, 1, H)
+    n = bv.shape[0]
+    if betas is None:
+        betas = ais_betas(n_betas, schedule, device=W.device)
+    betas = betas.to(W.dtype).tolist()
+    sample_h = _Bernoulli(torch.Size((n, n_chains, H)), W.dtype, W.device)
+    sample_v = _Bernoulli(torch.Size((n, n_chains, V)), W.dtype, W.device)
+    v = sample_v(torch.sigmoid(bv).expand(n, n_chains, V).contiguous(), generator)
+    log_w = torch.zeros(n, n_chains, dtype=torch.float64, device=W.device)
+    a = v @ W + bh
+    previous = betas[0]
+    for beta in betas[1:]:
+        log_w += (F.softplus(beta * a) - F.softplus(previous * a)).sum(-1, dtype=torch.float64)
+        h = sample_h(torch.sigmoid(beta * a), generator)
+        v = sample_v(torch.sigmoid(beta * (h @ W.T) + bv), generator)
+        a = v @ W + bh
+        previous = beta
+    log_z0 = F.softplus(bv[:, 0]).sum(-1, dtype=torch.float64) + H * math.log(2)
+    log_mean_w = torch.logsumexp(log_w, -1) - math.log(n_chains)
+    # Delta method: sd(log mean r) ~ sd(r) / (sqrt(C) mean(r)), with r = w / max w.
+    r = torch.exp(log_w - log_w.max(-1, keepdim=True).values)
+    std = r.std(-1) / (r.mean(-1) * math.sqrt(n_chains))
+    return AisResult((log_z0 + log_mean_w).reshape(batch), std.reshape(batch),
+                     log_w.reshape(*batch, n_chains))

@@ -1,0 +1,136 @@
+"""The RNN-RBM of Boulanger-Lewandowski, Bengio & Vincent (ICML 2012) as a ``torch.nn.Module``.
+
+A deterministic RNN summarises the history of binary frames v(1..t-1) in its state
+``u(t-1)``, and the RBM of frame t takes its biases from it:
+
+    bv(t) = bv + u(t-1) Wuv,    bh(t) = bh + u(t-1) Wuh
+    u(t)  = tanh(bu + v(t) Wvu + u(t-1) Wuu),    u(0) = u0 (learned)
+
+Given the data the RNN pass is deterministic, so every frame's RBM is known at once and the
+CD-k cost runs on all frames of all sequences of a batch in parallel; its gradient reaches the
+RNN through bv(t) and bh(t). Parameter names and shapes are those of the deeplearning.net
+tutorial (and of the checkpoints).
+
+>>> import torch
+>>> model = RnnRbm(RnnRbmConfig(n_visible=88, n_hidden=150, n_recurrent=100))
+>>> frames, state = model.sample(16, k=5, generator=torch.Generator().manual_seed(0))
+>>> frames.shape, state.shape
+(torch.Size([1, 16, 88]), torch.Size([1, 100]))
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+from . import rbm
+
+
+@dataclass
+class RnnRbmConfig:
+    """Sizes of an RNN-RBM (the tutorial's defaults: 88 visible, 150 hidden, 100 recurrent)."""
+
+    n_visible: int = 88
+    n_hidden: int = 150
+    n_recurrent: int = 100
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Parameter names and shapes, as functions of the config (checkpoints are checked against it).
+def parameter_shapes(config: RnnRbmConfig) -> dict[str, tuple[int, ...]]:
+    V, H, U = config.n_visible, config.n_hidden, config.n_recurrent
+    return {"W": (V, H), "bv": (V,), "bh": (H,), "Wuh": (U, H), "Wuv": (U, V),
+            "Wvu": (V, U), "Wuu": (U, U), "bu": (U,), "u0": (U,)}
+
+
+class RnnRbm(nn.Module):
+    """The RNN-RBM: ``forward`` is the CD-k training cost, ``sample`` generates frame by frame."""
+
+    def __init__(self, config: RnnRbmConfig | None = None, device: str | torch.device | None = None):
+        super().__init__()
+        self.config = config or RnnRbmConfig()
+        # The tutorial's initialisation: N(0, 0.01) for W, N(0, 0.0001) for the RNN, zero biases.
+        for name, shape in parameter_shapes(self.config).items():
+            scale = 0.01 if name == "W" else 1e-4 if len(shape) == 2 else 0.0
+            self.register_parameter(name, nn.Parameter(torch.randn(shape, device=device) * scale))
+
+    # --- the recurrence --------------------------------------------------------------------------
+    def initial_state(self, batch: int = 1) -> Tensor:
+        """u(0) for ``batch`` sequences."""
+        return self.u0.expand(batch, -1)
+
+    def recurrence(self, v: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Run the RNN over frames ``v`` (B, T, V) from ``state`` (B, U) (default u0).
+
+        Returns the states *before* each frame, u(t-1) for t = 1..T, as (B, T, U) (they give the
+        frames' biases), and the state after the last frame (B, U).
+        """
+        B, T, _ = v.shape
+        u = self.initial_state(B) if state is None else state
+        drive = v @ self.Wvu + self.bu                     # the input part of every step at once
+        before = []
+        for t in range(T):
+            before.append(u)
+            u = torch.tanh(drive[:, t] + u @ self.Wuu)
+        states = torch.stack(before, 1) if before else v.new_zeros(B, 0, u.shape[-1])
+        return states, u
+
+    def frame_biases(self, states: Tensor) -> tuple[Tensor, Tensor]:
+        """bv(t), bh(t) of the RBMs that follow states u(t-1) (..., U)."""
+        return self.bv + states @ self.Wuv, self.bh + states @ self.Wuh
+
+    @torch.no_grad()
+    def condition(self, v: Tensor, state: Tensor | None = None) -> Tensor:
+        """The state after a history of frames ``v`` ((T, V) or (B, T, V)): seeds a primer."""
+        batched = v.dim() == 3
+        _, last = self.recurrence((v if batched else v[None]).to(self.W.dtype), state)
+        return last
+
+    # --- training --------------------------------------------------------------------------------
+    def forward(self, v: Tensor, mask: Tensor | None = None, k: int = 15,
+                generator: torch.Generator | None = None) -> Tensor:
+        """The CD-k cost of a batch of (padded) sequences ``v`` (B, T, V), averaged over the
+        frames where ``mask`` (B, T) is true. Padding at the end of a sequence changes nothing.
+        """
+        states, _ = self.recurrence(v)
+        bv, bh = self.frame_biases(states)
+        weights = None if mask is None else mask.to(v.dtype)
+        return rbm.cd_loss(v, self.W, bv, bh, k, generator, weights)
+
+    def frame_rbms(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """bv(t), bh(t) of every frame of sequences ``v`` (B, T, V) given the true history."""
+        states, _ = self.recurrence(v)
+        return self.frame_biases(states)
+
+    # --- generation ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n_steps: int, state: Tensor | None = None, k: int = 25,
+               generator: torch.Generator | None = None, temperature: float = 1.0,
+               clamp: tuple[Tensor, Tensor] | None = None, n: int = 1) -> tuple[Tensor, Tensor]:
+        """Generate ``n_steps`` frames for ``n`` sequences (or for each state of ``state``).
+
+        Each frame is the end of a ``k``-step Gibbs chain in the frame's RBM, started from an
+        empty frame, and is fed back into the RNN. ``clamp = (mask, values)``, each (n_steps, V)
+        or (n, n_steps, V), holds some units of each frame fixed (harmonization: the melody on,
+        everything above it off). Returns the frames (n, n_steps, V) and the final state.
+        """
+        u = self.initial_state(n) if state is None else state
+        batch = u.shape[0]
+        V = self.config.n_visible
+        mask = values = None
+        if clamp is not None:
+            mask, values = (c.to(self.W.device).expand(batch, n_steps, V) for c in clamp)
+        frames = torch.zeros(batch, n_steps, V, device=self.W.device, dtype=self.W.dtype)
+        for t in range(n_steps):
+            bv, bh = self.frame_biases(u)
+            v = rbm.gibbs(torch.zeros(batch, V, device=u.device, dtype=u.dtype), self.W, bv, bh,
+                          k, generator, temperature,
+                          None if mask is None else mask[:, t],
+                          None if values is None else values[:, t])
+            frames[:, t] = v
+            u = torch.tanh(self.bu + v @ self.Wvu + u @ self.Wuu)
+        return frames, u

@@ -1,0 +1,291 @@
+"""Training an :class:`~rnnrbm_music.engine.RnnRbm`: one loop, on one process or many.
+
+Sequences are cut into subsequences (100 frames by default, as the tutorial) and shuffled into
+batches of many subsequences; the CD-k cost of a whole batch is computed at once. Around that:
+SGD (the tutorial's), SGD with Nesterov momentum or Adam; gradient-norm clipping; a learning-rate
+schedule; optional pretraining of W, bv, bh as a plain RBM on shuffled frames; a validation pass
+every epoch (exact pseudo-likelihood per frame, lower is better) with early stopping that restores
+the best model; checkpoints every N epochs and resuming from one; Ctrl+C keeps the model trained
+so far; a batch whose loss or gradient is not finite is skipped and counted.
+
+Run the same code under ``torchrun --nproc_per_node=N`` for DistributedDataParallel (gloo on the
+CPU, nccl on GPUs): each rank takes its share of every step's batches and rank 0 writes the
+checkpoints. An optimizer step always averages the gradients of ``world_size *
+grad_accumulation`` batches, each drawn with its own seeded generator, so one process with
+``grad_accumulation=N`` computes what N processes compute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from . import checkpoint
+from .engine import RnnRbm, rbm
+from .evaluate import pseudo_likelihood
+
+OPTIMIZERS = ("sgd", "nesterov", "adam")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; the defaults are the deeplearning.net tutorial's where it has one."""
+
+    epochs: int = 200
+    batch_size: int = 64            #: subsequences per batch (the tutorial used 1)
+    seq_len: int = 100              #: frames per subsequence
+    k: int = 15                     #: Gibbs steps of CD-k
+    optimizer: str = "sgd"          #: "sgd", "nesterov" or "adam"
+    lr: float = 0.001
+    momentum: float = 0.9           #: for "nesterov"
+    weight_decay: float = 0.0
+    clip_grad: float | None = None  #: maximum gradient norm
+    lr_schedule: str = "constant"   #: "constant", "cosine" (to 0 at the last epoch), "exponential"
+    lr_decay: float = 0.98          #: per epoch, for "exponential"
+    pretrain_epochs: int = 0        #: plain-RBM pretraining of W, bv, bh on shuffled frames
+    pretrain_lr: float = 0.01
+    patience: int | None = None     #: stop after this many epochs without a better validation
+    grad_accumulation: int = 1      #: batches per optimizer step on each process
+    max_nonfinite: int = 20         #: consecutive skipped batches before giving up
+    seed: int = 0
+    checkpoint_every: int = 0       #: epochs between checkpoints (0: only at the end)
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
+        for name in ("epochs", "batch_size", "seq_len", "k", "grad_accumulation"):
+            if getattr(self, name) < (0 if name == "epochs" else 1):
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+@dataclass
+class TrainResult:
+    """What happened: per-epoch history, the best validation figure, why training stopped."""
+
+    history: list[dict] = field(default_factory=list)
+    epochs_trained: int = 0
+    best_valid: float | None = None
+    best_epoch: int | None = None
+    skipped_batches: int = 0
+    interrupted: bool = False
+    stopped_early: bool = False
+
+
+class TrainingDiverged(RuntimeError):
+    """Too many consecutive batches had a non-finite loss or gradient."""
+
+
+def make_chunks(sequences: Sequence, seq_len: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut (T, V) sequences into subsequences of ``seq_len`` frames, zero-padded: (N, L, V) float
+    frames and (N,) lengths. The last piece of a sequence keeps its true length.
+
+    >>> chunks, lengths = make_chunks([np.ones((250, 88), bool)], 100)
+    >>> chunks.shape, lengths.tolist()
+    (torch.Size([3, 100, 88]), [100, 100, 50])
+    """
+    pieces = []
+    for seq in sequences:
+        seq = torch.as_tensor(np.asarray(seq), dtype=torch.float32)
+        pieces.extend(seq[i:i + seq_len] for i in range(0, len(seq), seq_len))
+    if not pieces:
+        raise ValueError("no frames to train on")
+    V = pieces[0].shape[1]
+    chunks = torch.zeros(len(pieces), seq_len, V)
+    lengths = torch.tensor([len(p) for p in pieces])
+    for i, piece in enumerate(pieces):
+        chunks[i, :len(piece)] = piece
+    return chunks.to(device), lengths.to(device)
+
+
+def _batch_seed(seed: int, epoch: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+
+
+def _make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay,
+                           momentum=config.momentum if config.optimizer == "nesterov" else 0.0,
+                           nesterov=config.optimizer == "nesterov")
+
+
+def _learning_rate(config: TrainConfig, epoch: int) -> float:
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(config.epochs, 1)))
+    if config.lr_schedule == "exponential":
+        return config.lr * config.lr_decay ** epoch
+    return config.lr
+
+
+def setup_distributed(device: torch.device) -> tuple[int, int]:
+    """Join the process group torchrun describes (if any); returns (rank, world size)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def pretrain_rbm(model: RnnRbm, sequences: Sequence, config: TrainConfig,
+                 device: torch.device, progress: bool = True) -> None:
+    """Train W, bv, bh as one plain RBM on all training frames, shuffled (the tutorial's idea)."""
+    frames = torch.cat([torch.as_tensor(np.asarray(s), dtype=torch.float32) for s in sequences])
+    frames = frames.to(device)
+    params = [model.W, model.bv, model.bh]
+    optimizer = torch.optim.SGD(params, lr=config.pretrain_lr)
+    batch = config.batch_size * config.seq_len
+    for epoch in tqdm(range(config.pretrain_epochs), desc="pretraining RBM", unit="epoch",
+                      disable=None if progress else True):
+        order = torch.from_numpy(np.random.default_rng([config.seed, -1, epoch])
+                                 .permutation(len(frames))).to(device)
+        for i, start in enumerate(range(0, len(frames), batch)):
+            generator = torch.Generator(device).manual_seed(_batch_seed(config.seed, -1 - epoch, i))
+            optimizer.zero_grad()
+            rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
+                        config.k, generator).backward()
+            optimizer.step()
+
+
+def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
+          config: TrainConfig | None = None, *, checkpoint_path: str | os.PathLike | None = None,
+          checkpoint_config: dict | None = None, resume_from: str | os.PathLike | None = None,
+          progress: bool = True) -> TrainResult:
+    """Train ``model`` on ``sequences`` (each a (T, V) array of 0/1 frames) in place.
+
+    ``valid`` sequences give the validation figure of every epoch (negative log
+    pseudo-likelihood per frame) for early stopping. ``checkpoint_config`` is stored in the
+    checkpoints beside the training settings (the composer puts its data settings there).
+
+    >>> from rnnrbm_music.engine import RnnRbmConfig
+    >>> model = RnnRbm(RnnRbmConfig(n_hidden=16, n_recurrent=8))
+    >>> data = [np.random.default_rng(0).random((60, 88)) < 0.05]
+    >>> result = train(model, data, config=TrainConfig(epochs=2, k=1), progress=False)
+    >>> result.epochs_trained, len(result.history)
+    (2, 2)
+    """
+    config = config or TrainConfig()
+    device = model.W.device
+    rank, world = setup_distributed(device)
+    result = TrainResult()
+    start_epoch = 0
+    optimizer = _make_optimizer(model.parameters(), config)
+    if resume_from is not None:
+        saved = checkpoint.load(resume_from, device)
+        model.load_state_dict(saved.model.state_dict())
+        checkpoint.restore_optimizer(optimizer, model, saved.optimizer_state)
+        start_epoch = result.epochs_trained = int(saved.config.get("epochs_trained", 0))
+        result.history = list(saved.config.get("history", []))
+        result.best_valid = saved.config.get("best_valid")
+        result.best_epoch = saved.config.get("best_epoch")
+    elif config.pretrain_epochs:
+        pretrain_rbm(model, sequences, config, device, progress and rank == 0)
+
+    chunks, lengths = make_chunks(sequences, config.seq_len, device)
+    valid_frames = [torch.as_tensor(np.asarray(s), dtype=torch.float32, device=device)
+                    for s in valid] if valid else None
+    module = (torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model)
+    positions = torch.arange(config.seq_len, device=device)
+    group = world * config.grad_accumulation
+    best_state = None
+    consecutive_bad = 0
+
+    def save_checkpoint(path):
+        if rank == 0 and path is not None:
+            checkpoint.save(path, model, {**(checkpoint_config or {}),
+                                          "training": asdict(config),
+                                          "epochs_trained": result.epochs_trained,
+                                          "best_valid": result.best_valid,
+                                          "best_epoch": result.best_epoch,
+                                          "history": result.history}, optimizer)
+
+    bar = tqdm(range(start_epoch, config.epochs), desc="training", unit="epoch",
+               disable=None if progress and rank == 0 else True)
+    try:
+        for epoch in bar:
+            began = time.perf_counter()
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = _learning_rate(config, epoch)
+            order = np.random.default_rng([config.seed, epoch]).permutation(len(chunks))
+            batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+            n_steps = len(batches) // group if group > 1 else len(batches)
+            losses, frames_seen = [], 0
+            for step in range(n_steps):
+                optimizer.zero_grad(set_to_none=True)
+                step_loss = 0.0
+                for j in range(config.grad_accumulation):
+                    index = step * group + rank * config.grad_accumulation + j
+                    rows = torch.from_numpy(batches[index]).to(device)
+                    length = int(lengths[rows].max())
+                    v = chunks[rows, :length]
+                    mask = positions[:length] < lengths[rows, None]
+                    generator = torch.Generator(device).manual_seed(
+                        _batch_seed(config.seed, epoch, index))
+                    syncing = (j == config.grad_accumulation - 1 or world == 1)
+                    with contextlib.nullcontext() if syncing else module.no_sync():
+                        loss = module(v, mask, config.k, generator) / config.grad_accumulation
+                        loss.backward()
+                    step_loss += float(loss.detach())
+                    frames_seen += int(mask.sum())
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
+                                                      config.clip_grad or float("inf"))
+                bad = torch.tensor(float(not (math.isfinite(step_loss) and torch.isfinite(norm))),
+                                   device=device)
+                if world > 1:
+                    dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+                if bad.item():
+                    result.skipped_batches += 1
+                    consecutive_bad += 1
+                    optimizer.zero_grad(set_to_none=True)
+                    if consecutive_bad >= config.max_nonfinite:
+                        raise TrainingDiverged(
+                            f"{consecutive_bad} consecutive batches had a non-finite loss or "
+                            f"gradient (epoch {epoch + 1}); lower the learning rate "
+                            f"(lr={config.lr}) or set clip_grad")
+                    continue
+                consecutive_bad = 0
+                optimizer.step()
+                losses.append(step_loss)
+            seconds = time.perf_counter() - began
+            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None,
+                      "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
+                      "frames_per_second": round(frames_seen * world / seconds, 1),
+                      "skipped": result.skipped_batches}
+            if valid_frames:
+                record["valid"] = -pseudo_likelihood(model, valid_frames)
+                if result.best_valid is None or record["valid"] < result.best_valid:
+                    result.best_valid, result.best_epoch = record["valid"], epoch + 1
+                    best_state = copy.deepcopy(model.state_dict())
+            result.history.append(record)
+            result.epochs_trained = epoch + 1
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()
+                             if k in ("loss", "valid") and v is not None})
+            if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
+                save_checkpoint(checkpoint_path)
+            if (config.patience is not None and result.best_epoch is not None
+                    and epoch + 1 - result.best_epoch >= config.patience):
+                result.stopped_early = True
+                break
+    except KeyboardInterrupt:
+        result.interrupted = True
+        if rank == 0:
+            print(f"\ninterrupted after {result.epochs_trained} epoch(s); keeping the model so far")
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    save_checkpoint(checkpoint_path)
+    return result
