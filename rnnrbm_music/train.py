@@ -110,8 +110,9 @@ def make_chunks(sequences: Sequence, seq_len: int, device=None) -> tuple[torch.T
     return chunks.to(device), lengths.to(device)
 
 
-def _batch_seed(seed: int, epoch: int, index: int) -> int:
-    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+def _batch_seed(seed: int, stage: int, epoch: int, index: int) -> int:
+    """The seed of one batch's generator (stage 0: training, 1: RBM pretraining)."""
+    return int(np.random.SeedSequence([seed, stage, epoch, index]).generate_state(1)[0])
 
 
 def _make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
@@ -150,10 +151,10 @@ def pretrain_rbm(model: RnnRbm, sequences: Sequence, config: TrainConfig,
     batch = config.batch_size * config.seq_len
     for epoch in tqdm(range(config.pretrain_epochs), desc="pretraining RBM", unit="epoch",
                       disable=None if progress else True):
-        order = torch.from_numpy(np.random.default_rng([config.seed, -1, epoch])
+        order = torch.from_numpy(np.random.default_rng([config.seed, 1, epoch])
                                  .permutation(len(frames))).to(device)
         for i, start in enumerate(range(0, len(frames), batch)):
-            generator = torch.Generator(device).manual_seed(_batch_seed(config.seed, -1 - epoch, i))
+            generator = torch.Generator(device).manual_seed(_batch_seed(config.seed, 1, epoch, i))
             optimizer.zero_grad()
             rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
                         config.k, generator).backward()
@@ -219,7 +220,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
             began = time.perf_counter()
             for param_group in optimizer.param_groups:
                 param_group["lr"] = _learning_rate(config, epoch)
-            order = np.random.default_rng([config.seed, epoch]).permutation(len(chunks))
+            order = np.random.default_rng([config.seed, 0, epoch]).permutation(len(chunks))
             batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
             n_steps = len(batches) // group if group > 1 else len(batches)
             losses, frames_seen = [], 0
@@ -233,7 +234,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                     v = chunks[rows, :length]
                     mask = positions[:length] < lengths[rows, None]
                     generator = torch.Generator(device).manual_seed(
-                        _batch_seed(config.seed, epoch, index))
+                        _batch_seed(config.seed, 0, epoch, index))
                     syncing = (j == config.grad_accumulation - 1 or world == 1)
                     with contextlib.nullcontext() if syncing else module.no_sync():
                         loss = module(v, mask, config.k, generator) / config.grad_accumulation

@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+import torch
+
+from rnnrbm_music import checkpoint
+from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
+from rnnrbm_music.evaluate import pseudo_likelihood
+from rnnrbm_music.train import TrainConfig, TrainingDiverged, train
+
+
+def frames(corpus):
+    return [roll.frames for roll in corpus]
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return RnnRbm(RnnRbmConfig(n_hidden=50, n_recurrent=30))
+
+
+def test_a_few_epochs_on_jsb_lower_the_validation_monitor(jsb_train, jsb_valid):
+    model = small_model()
+    valid = frames(jsb_valid)
+    before = -pseudo_likelihood(model, valid)
+    result = train(model, frames(jsb_train), valid,
+                   TrainConfig(epochs=4, k=5, batch_size=16, optimizer="adam", lr=0.01,
+                               pretrain_epochs=1), progress=False)
+    assert result.history[-1]["valid"] < before - 5
+    assert result.best_valid == min(r["valid"] for r in result.history)
+    assert result.history[-1]["frames_per_second"] > 0 and result.skipped_batches == 0
+
+
+def test_same_seed_same_parameters(jsb_train):
+    data = frames(jsb_train)[:40]
+    config = TrainConfig(epochs=2, k=3, batch_size=8, optimizer="nesterov", lr=0.01,
+                         clip_grad=5.0, lr_schedule="cosine", seed=11)
+    a, b = small_model(), small_model()
+    train(a, data, config=config, progress=False)
+    train(b, data, config=config, progress=False)
+    for (name, x), (_, y) in zip(a.named_parameters(), b.named_parameters()):
+        assert torch.equal(x, y), name
+    c = small_model()
+    train(c, data, config=TrainConfig(**{**config.__dict__, "seed": 12}), progress=False)
+    assert not torch.equal(a.W, c.W)
+
+
+def test_checkpoint_resume_continues_exactly(jsb_train, tmp_path):
+    data = frames(jsb_train)[:30]
+    config = TrainConfig(epochs=3, k=2, batch_size=8, optimizer="adam", lr=0.01,
+                         checkpoint_every=1)
+    straight = small_model()
+    train(straight, data, config=config, progress=False)
+    first = small_model()
+    path = tmp_path / "run.safetensors"
+    train(first, data, config=TrainConfig(**{**config.__dict__, "epochs": 2}),
+          checkpoint_path=path, progress=False)
+    assert checkpoint.load(path).config["epochs_trained"] == 2
+    resumed = small_model(seed=99)
+    result = train(resumed, data, config=config, resume_from=path, checkpoint_path=path,
+                   progress=False)
+    assert result.epochs_trained == 3 and len(result.history) == 3
+    for (name, x), (_, y) in zip(straight.named_parameters(), resumed.named_parameters()):
+        assert torch.allclose(x, y, atol=1e-6), name
+
+
+def test_early_stopping_restores_the_best_model(jsb_train, jsb_valid):
+    model = small_model()
+    valid = frames(jsb_valid)[:20]
+    # A learning rate this large makes training worse after the first epochs.
+    result = train(model, frames(jsb_train)[:60], valid,
+                   TrainConfig(epochs=30, k=1, batch_size=8, optimizer="adam", lr=0.3, patience=2),
+                   progress=False)
+    assert result.stopped_early and result.epochs_trained < 30
+    assert -pseudo_likelihood(model, valid) == pytest.approx(result.best_valid)
+
+
+def test_ctrl_c_keeps_the_model_trained_so_far(jsb_train, monkeypatch, tmp_path):
+    import rnnrbm_music.train as train_module
+    calls = {"n": 0}
+    real = train_module.pseudo_likelihood
+
+    def interrupt_on_second_epoch(model, valid):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(model, valid)
+    monkeypatch.setattr(train_module, "pseudo_likelihood", interrupt_on_second_epoch)
+    model = small_model()
+    initial = model.W.detach().clone()
+    path = tmp_path / "interrupted.safetensors"
+    result = train(model, frames(jsb_train)[:20], frames(jsb_train)[20:25],
+                   TrainConfig(epochs=10, k=1, batch_size=8, lr=0.01), checkpoint_path=path,
+                   progress=False)
+    assert result.interrupted and result.epochs_trained == 1
+    assert not torch.equal(model.W, initial)
+    assert torch.equal(checkpoint.load(path).model.W, model.W)
+
+
+def test_non_finite_batches_are_skipped_then_training_stops():
+    model = small_model()
+    with torch.no_grad():
+        model.Wuu.fill_(float("nan"))
+    data = [np.random.default_rng(0).random((500, 88)) < 0.05]
+    with pytest.raises(TrainingDiverged, match="3 consecutive batches"):
+        train(model, data, config=TrainConfig(epochs=1, k=1, batch_size=1, max_nonfinite=3),
+              progress=False)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        TrainConfig(batch_size=0)
