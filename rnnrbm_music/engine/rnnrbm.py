@@ -94,12 +94,14 @@ class RnnRbm(nn.Module):
     def forward(self, v: Tensor, mask: Tensor | None = None, k: int = 15,
                 generator: torch.Generator | None = None) -> Tensor:
         """The CD-k cost of a batch of (padded) sequences ``v`` (B, T, V), averaged over the
-        frames where ``mask`` (B, T) is true. Padding at the end of a sequence changes nothing.
+        frames where ``mask`` (B, T) is true. Padded frames are left out of the Gibbs chains
+        altogether, so padding changes nothing and costs nothing.
         """
         states, _ = self.recurrence(v)
+        if mask is not None:
+            v, states = v[mask], states[mask]
         bv, bh = self.frame_biases(states)
-        weights = None if mask is None else mask.to(v.dtype)
-        return rbm.cd_loss(v, self.W, bv, bh, k, generator, weights)
+        return rbm.cd_loss(v, self.W, bv, bh, k, generator)
 
     def frame_rbms(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """bv(t), bh(t) of every frame of sequences ``v`` (B, T, V) given the true history."""
