@@ -10,6 +10,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 from .roll import PianoRoll, RangeError  # noqa: E402
 from .music21_io import ReadError, from_stream, read, to_stream, write  # noqa: E402
 from .corpus import Corpus  # noqa: E402
+from .composer import RnnRbmComposer  # noqa: E402
 
-__all__ = ["PianoRoll", "RangeError", "ReadError", "Corpus", "from_stream", "to_stream", "read",
+__all__ = ["RnnRbmComposer", "PianoRoll", "RangeError", "ReadError", "Corpus", "from_stream", "to_stream", "read",
            "write", "__version__"]

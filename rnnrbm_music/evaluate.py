@@ -38,6 +38,7 @@ def frame_rbms(model: RnnRbm, sequences: Sequence, batch: int = 64
         yield padded[mask], bv[mask], bh[mask]
 
 
+@torch.no_grad()
 def pseudo_likelihood(model: RnnRbm, sequences: Sequence) -> float:
     """Mean exact log pseudo-likelihood per frame, sum_i log P(v_i | v_-i, history): the
     training monitor (cheap and deterministic; an upper bound on nothing, but it tracks fit).

@@ -250,9 +250,10 @@ def pieces_of(stream) -> list:
     return [stream]
 
 
-def write(music, path: str | os.PathLike) -> Path:
+def write(music, path: str | os.PathLike, **plot_options) -> Path:
     """Write a PianoRoll or music21 Stream by the path's extension: ``.mid``/``.midi``,
-    ``.musicxml``/``.xml``/``.mxl``, or ``.png`` (a piano-roll plot, PianoRolls only).
+    ``.musicxml``/``.xml``/``.mxl``, or ``.png`` (a piano-roll plot, PianoRolls only;
+    ``plot_options`` go to :func:`~rnnrbm_music.plot.plot_roll`).
 
     >>> import tempfile, os
     >>> out = write(PianoRoll.from_benchmark([(60, 64, 67)] * 4), os.path.join(tempfile.mkdtemp(), "c.mid"))
@@ -265,7 +266,7 @@ def write(music, path: str | os.PathLike) -> Path:
         if not isinstance(music, PianoRoll):
             raise ValueError(f"{path}: a .png piano-roll plot needs a PianoRoll, not a Stream")
         from .plot import plot_roll
-        return plot_roll(music, path)
+        return plot_roll(music, path, **plot_options)
     fmt = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
            ".mxl": "mxl"}.get(suffix)
     if fmt is None:

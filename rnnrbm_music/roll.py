@@ -95,8 +95,7 @@ class PianoRoll:
         >>> PianoRoll(np.zeros((0, 88), bool), time_signature="6/8", steps_per_quarter=4).frames_per_bar
         12
         """
-        numerator, denominator = (int(x) for x in self.time_signature.split("/"))
-        return max(1, int(np.floor(numerator * 4 / denominator * self.steps_per_quarter + 0.5)))
+        return bar_frames(self.time_signature, self.steps_per_quarter)
 
     def replace(self, **changes) -> PianoRoll:
         """A copy with some fields changed (``dataclasses.replace``).
@@ -298,3 +297,16 @@ def midi_pitch_name(pitch: int) -> str:
     """
     names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
     return f"{names[pitch % 12]}{pitch // 12 - 1}"
+
+
+def bar_frames(time_signature: str, steps_per_quarter: int) -> int:
+    """Frames in one bar of ``time_signature`` at ``steps_per_quarter`` frames per quarter.
+
+    >>> bar_frames("3/4", 2), bar_frames("6/8", 4), bar_frames("4/4", 1)
+    (6, 12, 4)
+    """
+    try:
+        numerator, denominator = (int(x) for x in time_signature.split("/"))
+    except ValueError:
+        raise ValueError(f"cannot read time signature {time_signature!r}: expected e.g. '3/4'") from None
+    return max(1, int(np.floor(numerator * 4 / denominator * steps_per_quarter + 0.5)))

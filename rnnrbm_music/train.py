@@ -272,8 +272,12 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                     best_state = copy.deepcopy(model.state_dict())
             result.history.append(record)
             result.epochs_trained = epoch + 1
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items()
-                             if k in ("loss", "valid") and v is not None})
+            summary = {k: f"{v:.4g}" for k, v in record.items()
+                       if k in ("loss", "valid") and v is not None}
+            bar.set_postfix(summary)
+            if bar.disable and progress and rank == 0:   # no terminal: a line per epoch for logs
+                print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(
+                    f"{k}={v}" for k, v in summary.items()), flush=True)
             if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
                 save_checkpoint(checkpoint_path)
             if (config.patience is not None and result.best_epoch is not None

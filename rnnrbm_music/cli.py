@@ -1,0 +1,259 @@
+"""The ``rnnrbm-music`` command: train, generate, continue, harmonize, evaluate, demo.
+
+Output files are chosen by extension (``.mid``, ``.musicxml``, ``.png`` piano-roll plot), and
+``--out`` may be given several times. ``--model`` defaults to the pretrained Bach-chorale model.
+Errors are one clear line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+
+from .roll import PianoRoll
+
+CORPUS_HELP = ("files, folders or globs of MIDI/MusicXML/ABC/Humdrum; music21:QUERY for "
+               "music21's corpus (music21:chorales, music21:bach); or a benchmark .pickle "
+               "(split chosen with --split)")
+
+
+def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
+            normalize_key: bool = True):
+    from .corpus import Corpus
+
+    corpora = []
+    paths = []
+    for item in items:
+        if item.startswith("music21:"):
+            corpora.append(Corpus.from_music21(item.split(":", 1)[1], normalize_key=normalize_key,
+                                               steps_per_quarter=steps_per_quarter or 2))
+        elif item.endswith((".pickle", ".pkl")):
+            corpora.append(Corpus.from_benchmark(item, split, steps_per_quarter))
+        else:
+            paths.append(item)
+    if paths:
+        corpora.append(Corpus(paths, normalize_key=normalize_key,
+                              steps_per_quarter=steps_per_quarter or 2))
+    rolls = [roll for corpus in corpora for roll in corpus]
+    return Corpus(rolls, progress=False)
+
+
+def _load_composer(path: str | None, device: str):
+    from .composer import RnnRbmComposer
+
+    return RnnRbmComposer.load(path, device) if path else RnnRbmComposer.pretrained(device)
+
+
+def write_outputs(roll: PianoRoll, outputs: list[str], accent: np.ndarray | None = None,
+                  labels: tuple[str, str] = ("primer", "continuation")) -> list[Path]:
+    """Write one roll to every requested file, by extension; returns the paths written."""
+    from .music21_io import write
+
+    return [write(roll, out, accent=accent, labels=labels) for out in outputs]
+
+
+def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
+    if total == 1:
+        return outputs
+    return [str(Path(o).with_stem(f"{Path(o).stem}-{index + 1}")) for o in outputs]
+
+
+def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
+    parser.add_argument("--model", help="model file (.safetensors); default: the pretrained one")
+    if steps:
+        parser.add_argument("--steps", type=int, default=64, help="frames to compose (default 64)")
+    parser.add_argument("--k", type=int, default=25, help="Gibbs steps per frame (default 25)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, help="makes the output reproducible")
+    parser.add_argument("-n", "--samples", type=int, default=1,
+                        help="how many pieces (files are numbered -1, -2...)")
+    parser.add_argument("--out", action="append", required=True,
+                        help="output file: .mid, .musicxml or .png (repeat for several)")
+    parser.add_argument("--device", default="auto")
+
+
+def cmd_train(args) -> None:
+    from .composer import RnnRbmComposer
+    from .train import TrainConfig
+
+    settings = json.loads(Path(args.config).read_text()) if args.config else {}
+    training = {f.name: settings[f.name] for f in fields(TrainConfig) if f.name in settings}
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None:
+            training[f.name] = value
+    model_settings = {k: settings[k] for k in ("n_hidden", "n_recurrent", "steps_per_quarter")
+                      if k in settings}
+    for name in ("n_hidden", "n_recurrent", "steps_per_quarter"):
+        if getattr(args, name) is not None:
+            model_settings[name] = getattr(args, name)
+    composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
+                              device=args.device, **training)
+    spq = model_settings.get("steps_per_quarter")
+    corpus = _corpus(args.corpus, "train", spq, composer.normalize_key)
+    if not spq and corpus.rolls:   # a benchmark split brings its own frame rate
+        composer.steps_per_quarter = corpus.rolls[0].steps_per_quarter
+    valid = None
+    if args.valid:
+        valid = _corpus(args.valid, "valid", composer.steps_per_quarter, composer.normalize_key)
+    elif args.valid_fraction:
+        corpus, valid = corpus.split(args.valid_fraction, seed=composer.training.seed)
+    print(f"training on {len(corpus)} pieces ({corpus.n_frames} frames)"
+          + (f", validating on {len(valid)} ({valid.n_frames} frames)" if valid else ""))
+    composer.fit(corpus, valid=valid, checkpoint_path=args.out, resume_from=args.resume)
+    result = composer.fit_result_
+    composer.save(args.out)
+    best = f", best validation {result.best_valid:.4f} at epoch {result.best_epoch}" \
+        if result.best_valid is not None else ""
+    print(f"{result.epochs_trained} epochs{best}; model written to {args.out}")
+
+
+def cmd_generate(args) -> None:
+    composer = _load_composer(args.model, args.device)
+    rolls = composer.generate_roll(args.steps, args.k, args.temperature, args.seed, args.key,
+                                   args.time_signature, args.bpm, args.samples)
+    for i, roll in enumerate(rolls):
+        for path in write_outputs(roll, _numbered(args.out, i, len(rolls))):
+            print(path)
+
+
+def cmd_continue(args) -> None:
+    composer = _load_composer(args.model, args.device)
+    prime = composer.to_roll(args.primer)
+    rolls = composer.continue_roll(prime, args.steps, args.k, args.temperature, args.seed,
+                                   not args.no_prime, args.samples)
+    for i, roll in enumerate(rolls):
+        accent = np.zeros_like(roll.frames)
+        if not args.no_prime:
+            accent[:len(prime)] = True
+        for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), accent):
+            print(path)
+
+
+def cmd_harmonize(args) -> None:
+    composer = _load_composer(args.model, args.device)
+    melody = composer.to_roll(args.melody, "melody")
+    rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples)
+    for i, roll in enumerate(rolls):
+        for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
+                                  ("melody", "harmony")):
+            print(path)
+
+
+def cmd_evaluate(args) -> None:
+    composer = _load_composer(args.model, args.device)
+    corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
+    figures = composer.evaluate(corpus, n_chains=args.chains, n_betas=args.betas,
+                                samples=args.samples, seed=args.seed)
+    print(f"{len(corpus)} pieces, {figures['frames']} frames ({args.split if any(d.endswith('.pickle') for d in args.data) else 'corpus'})")
+    print(f"NLL per frame      {figures['nll']:.4f} ± {figures['nll_std']:.4f} nats "
+          f"(AIS, {args.chains} chains x {args.betas} temperatures)")
+    print(f"frame accuracy     {100 * figures['accuracy']:.2f} %")
+    print(f"pseudo-NLL         {figures['pseudo_nll']:.4f}")
+    if args.json:
+        record = {**figures, "model": args.model or "pretrained", "data": args.data,
+                  "split": args.split, "seed": args.seed, "samples": args.samples}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"written: {args.json}")
+
+
+def cmd_demo(args) -> None:
+    from .demo import run_demo
+
+    for path in run_demo(args.out_dir, seed=args.seed):
+        print(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .train import TrainConfig
+
+    parser = argparse.ArgumentParser(
+        prog="rnnrbm-music",
+        description="Learn polyphonic music with an RNN-RBM and compose with it.",
+        epilog="Distributed training: start `train` under torchrun, e.g. "
+               "torchrun --nproc_per_node=4 -m rnnrbm_music.cli train ...")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a model on a corpus",
+                           description="Train an RNN-RBM on a corpus and write it to --out.")
+    train.add_argument("corpus", nargs="+", help=CORPUS_HELP)
+    train.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    train.add_argument("--config", help="JSON file of settings (a recipe); flags override it")
+    train.add_argument("--valid", nargs="+", help="validation corpus (benchmark: valid split)")
+    train.add_argument("--valid-fraction", type=float, help="hold out this fraction for validation")
+    train.add_argument("--resume", help="checkpoint to resume from")
+    train.add_argument("--hidden", dest="n_hidden", type=int)
+    train.add_argument("--recurrent", dest="n_recurrent", type=int)
+    train.add_argument("--steps-per-quarter", type=int)
+    train.add_argument("--no-normalize-key", action="store_true",
+                       help="keep every piece in its own key")
+    train.add_argument("--device", default="auto")
+    for f in fields(TrainConfig):
+        kind = {"clip_grad": float, "patience": int}.get(f.name, type(f.default))
+        train.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind,
+                           help=f"(default {f.default})")
+    train.set_defaults(func=cmd_train)
+
+    generate = sub.add_parser("generate", help="compose from scratch")
+    _sampling_arguments(generate)
+    generate.add_argument("--key", default="C major", help='e.g. "D major", "F# minor"')
+    generate.add_argument("--time-signature", default="4/4")
+    generate.add_argument("--bpm", type=float, default=120)
+    generate.set_defaults(func=cmd_generate)
+
+    cont = sub.add_parser("continue", help="continue a primer (MIDI, MusicXML, ABC... file)")
+    cont.add_argument("primer")
+    _sampling_arguments(cont)
+    cont.add_argument("--no-prime", action="store_true", help="write the continuation alone")
+    cont.set_defaults(func=cmd_continue)
+
+    harmonize = sub.add_parser("harmonize", help="harmonize a melody file")
+    harmonize.add_argument("melody")
+    _sampling_arguments(harmonize, steps=False)
+    harmonize.set_defaults(func=cmd_harmonize)
+
+    evaluate = sub.add_parser("evaluate", help="NLL and frame accuracy of a model on data")
+    evaluate.add_argument("model", nargs="?", help="model file; default: the pretrained one")
+    evaluate.add_argument("--data", nargs="+", required=True, help=CORPUS_HELP)
+    evaluate.add_argument("--split", default="test", help="benchmark split (default test)")
+    evaluate.add_argument("--chains", type=int, default=100, help="AIS chains per frame")
+    evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
+    evaluate.add_argument("--samples", type=int, default=10, help="samples per frame for accuracy")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", help="also write the figures and settings to this file")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    demo = sub.add_parser("demo", help="continue and harmonize a well-known tune")
+    demo.add_argument("--out-dir", default="demo-output")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``rnnrbm-music``."""
+    from .checkpoint import CheckpointError
+    from .composer import NotFittedError
+    from .music21_io import ReadError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ReadError, CheckpointError, NotFittedError, ValueError, OSError, TypeError) as error:
+        print(f"rnnrbm-music: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rnnrbm-music: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

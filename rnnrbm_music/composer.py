@@ -1,0 +1,362 @@
+"""``RnnRbmComposer``: what a music21 user touches. Learn from a corpus, then compose.
+
+It is shaped like a scikit-learn estimator: the constructor takes hyperparameters, ``fit``
+returns the composer, and what fitting learns ends with an underscore (``model_``,
+``history_``). Everything it composes comes back as a ``music21.stream.Score`` in the user's
+key and meter; one sampler (:meth:`RnnRbm.sample <rnnrbm_music.engine.RnnRbm.sample>`) serves
+``generate``, ``continue_sequence`` and ``harmonize``.
+
+>>> from rnnrbm_music import RnnRbmComposer
+>>> composer = RnnRbmComposer.pretrained()
+>>> score = composer.generate(n_steps=16, key="G major", time_signature="3/4", seed=1)
+>>> score.recurse().getElementsByClass("TimeSignature").first().ratioString
+'3/4'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import checkpoint, keys
+from .corpus import Corpus, as_corpus
+from .engine import RnnRbm, RnnRbmConfig
+from .evaluate import frame_accuracy, nll, pseudo_likelihood
+from .music21_io import ReadError, from_stream, read, to_stream
+from .roll import PIANO_LOWEST, PianoRoll
+from .train import TrainConfig, TrainResult, train
+
+PRETRAINED = Path(__file__).with_name("models") / "bach_chorales.safetensors"
+_TRAINING_FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` is the GPU when there is one, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class NotFittedError(RuntimeError):
+    """The composer has no model yet: fit it, load one, or use ``pretrained()``."""
+
+
+class RnnRbmComposer:
+    """Learns polyphonic music from a corpus with an RNN-RBM and composes with it.
+
+    Parameters: the model's sizes (``n_hidden``, ``n_recurrent``), how music becomes frames
+    (``steps_per_quarter``, ``normalize_key``: every piece moved to C major / C minor, as the
+    benchmarks), where to compute (``device``: ``"auto"``, ``"cpu"``, ``"cuda"``...), a ``seed``
+    for everything random, and any :class:`~rnnrbm_music.train.TrainConfig` setting
+    (``epochs``, ``lr``, ``optimizer``, ``k``, ``batch_size``, ``patience``...).
+    """
+
+    def __init__(self, n_hidden: int = 150, n_recurrent: int = 100, steps_per_quarter: int = 2,
+                 normalize_key: bool = True, device: str = "auto", seed: int | None = None,
+                 **training_settings: Any):
+        unknown = set(training_settings) - _TRAINING_FIELDS
+        if unknown:
+            raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
+                            f"{sorted(_TRAINING_FIELDS)}")
+        self.n_hidden = n_hidden
+        self.n_recurrent = n_recurrent
+        self.steps_per_quarter = steps_per_quarter
+        self.normalize_key = normalize_key
+        self.device = device
+        self.seed = seed
+        self.training = TrainConfig(**{**training_settings,
+                                       **({"seed": seed} if seed is not None else {})})
+        self._rng = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.model_: RnnRbm | None = None
+        self.history_: list[dict] = []
+        self.fit_result_: TrainResult | None = None
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self.model_ is not None else "not fitted"
+        return (f"RnnRbmComposer(n_hidden={self.n_hidden}, n_recurrent={self.n_recurrent}, "
+                f"steps_per_quarter={self.steps_per_quarter}, {fitted})")
+
+    # --- learning -------------------------------------------------------------------------------
+    def _corpus(self, data) -> Corpus:
+        corpus = as_corpus(data, steps_per_quarter=self.steps_per_quarter,
+                           normalize_key=self.normalize_key)
+        rates = {roll.steps_per_quarter for roll in corpus}
+        if rates - {self.steps_per_quarter}:
+            raise ValueError(f"the corpus has {sorted(rates)} frames per quarter note but the "
+                             f"composer uses {self.steps_per_quarter}: make the composer with "
+                             f"steps_per_quarter={min(rates)}")
+        if len(corpus) == 0:
+            raise ValueError("the corpus holds no music to learn from")
+        return corpus
+
+    def fit(self, corpus, epochs: int | None = None, valid=None, *,
+            checkpoint_path: str | os.PathLike | None = None,
+            resume_from: str | os.PathLike | None = None, progress: bool = True) -> RnnRbmComposer:
+        """Train a new model on ``corpus`` (anything :class:`~rnnrbm_music.Corpus` takes: music21
+        streams, an Opus, files, folders, a music21 corpus query via ``Corpus.from_music21``, a
+        benchmark split via ``Corpus.from_benchmark``); returns the composer.
+
+        ``valid`` (same kinds) gives the per-epoch validation figure for early stopping
+        (``patience``). Ctrl+C stops training and keeps the model trained so far.
+        """
+        train_corpus = self._corpus(corpus)
+        valid_corpus = self._corpus(valid) if valid is not None else None
+        config = self.training if epochs is None else TrainConfig(
+            **{**asdict(self.training), "epochs": epochs})
+        device = resolve_device(self.device)
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        model = RnnRbm(RnnRbmConfig(_pitch_columns(train_corpus), self.n_hidden, self.n_recurrent),
+                       device=device)
+        self.fit_result_ = train(
+            model, [roll.frames for roll in train_corpus],
+            [roll.frames for roll in valid_corpus] if valid_corpus else None, config,
+            checkpoint_path=checkpoint_path, checkpoint_config=self._data_config(),
+            resume_from=resume_from, progress=progress)
+        self.model_ = model
+        self.history_ = self.fit_result_.history
+        return self
+
+    def _data_config(self) -> dict:
+        return {"data": {"lowest": PIANO_LOWEST, "steps_per_quarter": self.steps_per_quarter,
+                         "normalize_key": self.normalize_key}}
+
+    def _model(self) -> RnnRbm:
+        if self.model_ is None:
+            raise NotFittedError("this composer has no model yet: call fit(corpus), "
+                                 "RnnRbmComposer.load(path) or RnnRbmComposer.pretrained()")
+        return self.model_
+
+    # --- music in -------------------------------------------------------------------------------
+    def to_roll(self, music, what: str = "primer") -> PianoRoll:
+        """A primer or melody as this composer's frames: a music21 Stream or a file is read (key
+        detected and, with ``normalize_key``, moved to C), a PianoRoll is taken as it is."""
+        if isinstance(music, PianoRoll):
+            roll = music
+        elif isinstance(music, (str, os.PathLike)):
+            roll = read(music, steps_per_quarter=self.steps_per_quarter,
+                        normalize_key=self.normalize_key)
+        elif hasattr(music, "recurse"):
+            roll = from_stream(music, steps_per_quarter=self.steps_per_quarter,
+                               normalize_key=self.normalize_key)
+        else:
+            raise TypeError(f"the {what} must be a music21 Stream, a file path or a PianoRoll, "
+                            f"not {type(music).__name__}")
+        if roll.steps_per_quarter != self.steps_per_quarter:
+            raise ValueError(f"the {what} has {roll.steps_per_quarter} frames per quarter note, "
+                             f"the model {self.steps_per_quarter}")
+        if roll.n_pitches != self._model().config.n_visible or roll.lowest != PIANO_LOWEST:
+            raise ValueError(f"the {what} covers pitches {roll.lowest}..{roll.highest}; the model "
+                             f"covers {PIANO_LOWEST}..{PIANO_LOWEST + self._model().config.n_visible - 1}")
+        if not roll.frames.any():
+            raise ReadError(what, "it has no notes to start from")
+        return roll
+
+    # --- the one sampler ------------------------------------------------------------------------
+    def _generator(self, seed: int | None) -> torch.Generator:
+        device = self._model().W.device
+        if seed is None and self._rng is not None:
+            seed = int(torch.randint(0, 2 ** 62, (1,), generator=self._rng))
+        generator = torch.Generator(device)
+        return generator.manual_seed(seed) if seed is not None else generator.manual_seed(
+            int(torch.seed() % 2 ** 62))
+
+    def _draw(self, n_steps: int, state: torch.Tensor | None, generator: torch.Generator,
+              k: int, temperature: float, clamp=None, n: int = 1
+              ) -> tuple[np.ndarray, torch.Tensor]:
+        """The one sampler: ``n`` x ``n_steps`` boolean frames from ``state``, and the new state."""
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be at least 1, got {n_steps}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        model = self._model()
+        torch_clamp = None
+        if clamp is not None:
+            mask, values = (torch.as_tensor(np.asarray(c), device=model.W.device) for c in clamp)
+            torch_clamp = (mask.bool(), values.float())
+        frames, state = model.sample(n_steps, state, k, generator, temperature, torch_clamp, n)
+        return frames.bool().cpu().numpy(), state
+
+    def _state_after(self, prime: PianoRoll | None, n: int = 1) -> torch.Tensor | None:
+        if prime is None:
+            return None
+        model = self._model()
+        history = torch.as_tensor(prime.frames, dtype=torch.float32, device=model.W.device)
+        return model.condition(history).expand(n, -1)
+
+    def sample_frames(self, n_steps: int, prime: PianoRoll | None = None, k: int = 25,
+                      temperature: float = 1.0, seed: int | None = None,
+                      clamp: tuple[np.ndarray, np.ndarray] | None = None,
+                      n: int = 1) -> np.ndarray:
+        """``n`` x ``n_steps`` x pitches boolean frames, after ``prime``'s frames if given;
+        ``clamp = (mask, values)`` holds chosen units of each frame fixed."""
+        frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
+                               temperature, clamp, n)
+        return frames
+
+    def stream_rolls(self, prime=None, chunk_steps: int = 16, k: int = 25,
+                     temperature: float = 1.0, seed: int | None = None, key: str = "C major",
+                     time_signature: str = "4/4", bpm: float = 120) -> Iterator[PianoRoll]:
+        """An endless continuation (of ``prime``, or from scratch in ``key``), ``chunk_steps``
+        frames at a time; only the recurrent state is kept between chunks, so memory stays
+        bounded however long it runs. Used by live playing."""
+        if prime is not None:
+            context = self.to_roll(prime, "primer")
+        else:
+            context = self.generate_roll(1, k, temperature, seed, key, time_signature, bpm)[0]
+        state = self._state_after(context if prime is not None else None)
+        generator = self._generator(seed)
+        while True:
+            frames, state = self._draw(chunk_steps, state, generator, k, temperature)
+            yield context.replace(frames=frames[0])
+
+    # --- composing ------------------------------------------------------------------------------
+    def generate_roll(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
+                      seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
+                      bpm: float = 120, n: int = 1) -> list[PianoRoll]:
+        """Like :meth:`generate`, as PianoRolls."""
+        tonic, mode = keys.parse_key(key)
+        name = keys.key_name(tonic, mode)
+        frames = self.sample_frames(n_steps, None, k, temperature, seed, None, n)
+        return [PianoRoll(f, steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
+                          bpm=bpm, key=name,
+                          transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
+                for f in frames]
+
+    def generate(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
+                 seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
+                 bpm: float = 120, n: int | None = None):
+        """Compose ``n_steps`` frames from scratch; a music21 Score (a list of ``n`` if given).
+
+        The model composes in C (as it learned, with keys normalized); ``key`` moves the result
+        to that tonic. Major or minor is the model's choice.
+        """
+        rolls = self.generate_roll(n_steps, k, temperature, seed, key, time_signature, bpm, n or 1)
+        return _one_or_list([to_stream(r) for r in rolls], n)
+
+    def continue_roll(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
+                      seed: int | None = None, include_prime: bool = True,
+                      n: int = 1) -> list[PianoRoll]:
+        """Like :meth:`continue_sequence`, as PianoRolls."""
+        prime_roll = self.to_roll(prime, "primer")
+        frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
+        continuations = [prime_roll.replace(frames=f) for f in frames]
+        return [prime_roll.concat(c) if include_prime else c for c in continuations]
+
+    def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
+                          seed: int | None = None, include_prime: bool = True,
+                          n: int | None = None):
+        """Continue a primer (a music21 Stream, a file or a PianoRoll) for ``n_steps`` frames.
+
+        The primer's key is detected and it is moved to the model's C; the recurrent state is
+        seeded by running the RNN over the primer's frames; the continuation is sampled from
+        there and moved back to the primer's key, with its meter and tempo. With
+        ``include_prime`` the score starts with the primer (as read onto the frame grid).
+        """
+        rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1)
+        return _one_or_list([to_stream(r) for r in rolls], n)
+
+    def harmonize_roll(self, melody, k: int = 25, temperature: float = 1.0,
+                       seed: int | None = None, n: int = 1) -> list[PianoRoll]:
+        """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
+        melody_roll = self.to_roll(melody, "melody")
+        mask, values = melody_clamp(melody_roll.frames)
+        frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n)
+        return [melody_roll.replace(frames=f) for f in frames]
+
+    def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
+                  n: int | None = None):
+        """Harmonize a melody: its notes are held in every frame, nothing sounds above it, and
+        the other notes of each frame are sampled from the frame's RBM given them (clamped Gibbs
+        sampling). Returns the melody with its harmony, in the melody's key and meter."""
+        rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1)
+        return _one_or_list([to_stream(r) for r in rolls], n)
+
+    # --- judging --------------------------------------------------------------------------------
+    def evaluate(self, corpus, n_chains: int = 100, n_betas: int = 1000, samples: int = 10,
+                 seed: int = 0) -> dict:
+        """NLL per frame (AIS), expected frame accuracy and pseudo-likelihood on ``corpus``."""
+        data = [roll.frames for roll in self._corpus(corpus)]
+        model = self._model()
+        generator = torch.Generator(model.W.device).manual_seed(seed)
+        result = nll(model, data, n_chains=n_chains, n_betas=n_betas, generator=generator)
+        return {"nll": result.nll, "nll_std": result.std, "frames": result.frames,
+                "accuracy": frame_accuracy(model, data, samples=samples, generator=generator),
+                "pseudo_nll": -pseudo_likelihood(model, data),
+                "ais": {"n_chains": n_chains, "n_betas": n_betas, "schedule": result.schedule}}
+
+    # --- files ----------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to a ``.safetensors`` file (its settings in the metadata)."""
+        result = self.fit_result_
+        return checkpoint.save(path, self._model(), {
+            **self._data_config(), "training": asdict(self.training),
+            "epochs_trained": result.epochs_trained if result else None,
+            "best_valid": result.best_valid if result else None,
+            "history": self.history_})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "auto") -> RnnRbmComposer:
+        """A composer with the model of a file written by :meth:`save` (never unpickled)."""
+        saved = checkpoint.load(path, resolve_device(device))
+        data = saved.config.get("data", {})
+        training = {k: v for k, v in saved.config.get("training", {}).items()
+                    if k in _TRAINING_FIELDS}
+        composer = cls(n_hidden=saved.model.config.n_hidden,
+                       n_recurrent=saved.model.config.n_recurrent,
+                       steps_per_quarter=int(data.get("steps_per_quarter", 2)),
+                       normalize_key=bool(data.get("normalize_key", True)), device=device,
+                       **training)
+        composer.model_ = saved.model
+        composer.history_ = saved.config.get("history") or []
+        return composer
+
+    @classmethod
+    def pretrained(cls, device: str = "auto") -> RnnRbmComposer:
+        """The small model that ships with the package, trained on music21's Bach chorales."""
+        return cls.load(PRETRAINED, device)
+
+
+def _pitch_columns(corpus: Corpus) -> int:
+    """Pitch columns of a corpus's rolls (all the same)."""
+    widths = {roll.n_pitches for roll in corpus}
+    if len(widths) != 1:
+        raise ValueError(f"the corpus mixes pitch ranges of {sorted(widths)} columns")
+    return widths.pop()
+
+
+def melody_clamp(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clamp for harmonizing: the melody's notes on, every pitch above the melody off.
+
+    Above means above the highest melody note sounding in the frame or, in a rest, the last one
+    that sounded (the first one before the melody starts).
+
+    >>> melody = np.zeros((3, 6), bool); melody[0, 4] = melody[2, 2] = True
+    >>> mask, values = melody_clamp(melody)
+    >>> mask.astype(int)
+    array([[0, 0, 0, 0, 1, 1],
+           [0, 0, 0, 0, 1, 1],
+           [0, 0, 1, 1, 1, 1]])
+    >>> values.astype(int)[0]
+    array([0, 0, 0, 0, 1, 0])
+    """
+    melody = np.asarray(melody, bool)
+    T, P = melody.shape
+    sounding = melody.any(axis=1)
+    top = np.where(sounding, P - 1 - np.argmax(melody[:, ::-1], axis=1), -1)
+    first = top[sounding][0] if sounding.any() else P - 1
+    ceiling = np.maximum.accumulate(np.where(sounding, np.arange(T), -1))
+    ceiling_pitch = np.where(ceiling >= 0, top[np.maximum(ceiling, 0)], first)
+    above = np.arange(P)[None, :] > ceiling_pitch[:, None]
+    mask = above | melody
+    return mask, melody.copy()
+
+
+def _one_or_list(items: list, n: int | None):
+    return items if n is not None else items[0]

@@ -1,0 +1,455 @@
+"""Real-time MIDI: play piano rolls and endless continuations into a DAW, answer a player.
+
+Ports go through mido with python-rtmidi underneath: an existing port is opened by its exact
+name, or a virtual one is created (JACK or ALSA on Linux, CoreMIDI on macOS; Windows has no
+virtual ports, so give the name of a loopMIDI port there). ``api`` picks rtmidi's backend
+(``"jack"``, ``"alsa"``, ``"coremidi"``, ``"windows"``); by default the first that works.
+
+Frames become note_on / note_off messages by the difference between consecutive frames, each
+frame sent at an absolute deadline on the monotonic clock (no drift, however long it plays).
+Endless playing generates ahead in a producer thread into a bounded queue, so sampling never
+delays a frame. However playing ends (the music's end, ``stop()``, Ctrl+C, an exception, a port
+that went away) every sounding note is turned off and All Notes Off (CC 123) is sent.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import mido
+import numpy as np
+
+from . import keys
+from .roll import PianoRoll, bar_frames
+
+#: rtmidi API names by the short names this module takes.
+APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE",
+        "windows": "WINDOWS_MM"}
+ALL_NOTES_OFF = 123
+CLOCKS_PER_QUARTER = 24
+# The last stretch of every wait is spun rather than slept: sleep overshoots by up to ~1 ms.
+_SPIN_SECONDS = 0.0015
+
+
+class LiveMidiError(RuntimeError):
+    """A MIDI port could not be opened or created; the message says what to do."""
+
+
+def _backend(api: str) -> mido.Backend:
+    return mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
+
+
+def _candidate_apis(api: str | None) -> list[str]:
+    if api is not None:
+        if api not in APIS:
+            raise LiveMidiError(f"unknown MIDI api {api!r}: use one of {sorted(APIS)}")
+        return [api]
+    if sys.platform == "darwin":
+        return ["coremidi"]
+    if sys.platform == "win32":
+        return ["windows"]
+    # ALSA's sequencer needs /dev/snd/seq; without it (containers) JACK is the way.
+    return ["alsa", "jack"] if os.path.exists("/dev/snd/seq") else ["jack", "alsa"]
+
+
+def list_ports(api: str | None = None) -> dict[str, list[str]]:
+    """Input and output port names by api: ``{"jack": {"inputs": [...], "outputs": [...]}}``."""
+    found = {}
+    for name in _candidate_apis(api):
+        try:
+            backend = _backend(name)
+            found[name] = {"inputs": backend.get_input_names(),
+                           "outputs": backend.get_output_names()}
+        except Exception as error:  # rtmidi raises SystemError and others when an api is absent
+            found[name] = {"error": str(error).strip()}
+    return found
+
+
+def _open(kind: str, port: str | None, virtual_name: str | None, api: str | None):
+    """Open an input or output: an existing port by exact name, or a new virtual one."""
+    problems = []
+    for name in _candidate_apis(api):
+        try:
+            backend = _backend(name)
+            if port is not None:
+                names = backend.get_output_names() if kind == "output" else backend.get_input_names()
+                if port in names:
+                    return getattr(backend, f"open_{kind}")(port)
+                problems.append(f"{name}: no {kind} port named {port!r} (there are: "
+                                f"{', '.join(names) or 'none'})")
+                continue
+            return getattr(backend, f"open_{kind}")(virtual_name, virtual=True,
+                                                    client_name=virtual_name)
+        except Exception as error:  # rtmidi raises SystemError etc. when the api cannot start
+            problems.append(f"{name}: {str(error).strip()}")
+    if port is None and sys.platform == "win32":
+        raise LiveMidiError("Windows has no virtual MIDI ports: create one with loopMIDI and "
+                            f"pass its name (e.g. port='loopMIDI Port') instead of a virtual {kind}")
+    what = f"{kind} port {port!r}" if port else f"virtual {kind} port {virtual_name!r}"
+    hint = (" Is a JACK server running (jackd), or ALSA's sequencer available?"
+            if sys.platform.startswith("linux") else "")
+    raise LiveMidiError(f"cannot open {what}: {'; '.join(problems)}.{hint}")
+
+
+def open_output(port: str | None = None, virtual_name: str = "rnnrbm-music",
+                api: str | None = None):
+    """An output port: ``port`` by exact name, else a new virtual port ``virtual_name``."""
+    return _open("output", port, virtual_name, api)
+
+
+def open_input(port: str | None = None, virtual_name: str = "rnnrbm-music-in",
+               api: str | None = None):
+    """An input port: ``port`` by exact name, else a new virtual port ``virtual_name``."""
+    return _open("input", port, virtual_name, api)
+
+
+def sounding_pitches(roll: PianoRoll) -> np.ndarray:
+    """(frames, 128) booleans of the MIDI pitches that sound, moved back by ``-transposition``.
+
+    >>> sounding_pitches(PianoRoll.from_benchmark([(60,)], transposition=-2)).nonzero()
+    (array([0]), array([62]))
+    """
+    frames = np.zeros((len(roll), 128), dtype=bool)
+    lowest = roll.lowest - roll.transposition
+    if lowest < 0 or lowest + roll.n_pitches > 128:
+        raise ValueError(f"the roll's pitches {lowest}..{lowest + roll.n_pitches - 1} leave MIDI's 0..127")
+    frames[:, lowest:lowest + roll.n_pitches] = roll.frames
+    return frames
+
+
+@dataclass
+class Schedule:
+    """When playing started and how long a frame lasts (monotonic clock, seconds)."""
+
+    start: float
+    frame_seconds: float
+    frames_played: int = 0
+
+
+class LivePlayer:
+    """Plays piano rolls and endless continuations to a MIDI output, in time.
+
+    ``port`` opens an existing output by exact name; without it a virtual port
+    ``virtual_name`` is created for a DAW to connect to. Use it as a context manager (or call
+    ``close()``) so the port is released.
+
+    ``clock=True`` also sends MIDI clock (24 pulses per quarter note) with Start and Stop, so a
+    DAW can follow the tempo.
+    """
+
+    def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music",
+                 bpm: float = 120, channel: int = 0, velocity: int = 80,
+                 program: int | None = None, api: str | None = None, clock: bool = False):
+        if not 0 <= channel <= 15:
+            raise ValueError(f"MIDI channel must be 0..15, got {channel}")
+        if bpm <= 0:
+            raise ValueError(f"bpm must be positive, got {bpm}")
+        self.bpm, self.channel, self.velocity, self.clock = bpm, channel, velocity, clock
+        self.port = open_output(port, virtual_name, api)
+        self.sounding: set[int] = set()
+        self.schedule: Schedule | None = None
+        self._stop = threading.Event()
+        if program is not None:
+            self._send(mido.Message("program_change", channel=channel, program=program))
+
+    def __enter__(self) -> LivePlayer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Silence everything and close the port."""
+        self.all_notes_off()
+        if not self.port.closed:
+            self.port.close()
+
+    def stop(self) -> None:
+        """Stop playing (from another thread); the playing call returns with every note off."""
+        self._stop.set()
+
+    # --- sending -------------------------------------------------------------------------------
+    def _send(self, message: mido.Message) -> None:
+        self.port.send(message)
+
+    def all_notes_off(self) -> None:
+        """note_off for every sounding note, then All Notes Off (CC 123). Never raises."""
+        try:
+            if self.port.closed:
+                return
+            for pitch in sorted(self.sounding):
+                self._send(mido.Message("note_off", channel=self.channel, note=pitch))
+            self._send(mido.Message("control_change", channel=self.channel,
+                                    control=ALL_NOTES_OFF, value=0))
+        except Exception:  # the port went away: nothing more can be sent through it
+            pass
+        finally:
+            self.sounding.clear()
+
+    def _send_frame(self, row: np.ndarray) -> None:
+        now = set(np.flatnonzero(row).tolist())
+        for pitch in sorted(self.sounding - now):
+            self._send(mido.Message("note_off", channel=self.channel, note=pitch))
+            self.sounding.discard(pitch)
+        for pitch in sorted(now - self.sounding):
+            self._send(mido.Message("note_on", channel=self.channel, note=pitch,
+                                    velocity=self.velocity))
+            self.sounding.add(pitch)
+
+    # --- timing --------------------------------------------------------------------------------
+    def _wait_until(self, deadline: float, clock: _Clock | None) -> bool:
+        """Sleep until ``deadline`` (sending clock pulses due before it); False if stopped."""
+        while True:
+            target = deadline
+            if clock is not None and clock.next_time() <= deadline:
+                target = clock.next_time()
+            remaining = target - time.monotonic()
+            if remaining > _SPIN_SECONDS and self._stop.wait(remaining - _SPIN_SECONDS):
+                return False
+            while time.monotonic() < target:
+                pass
+            if self._stop.is_set():
+                return False
+            if target == deadline and (clock is None or clock.next_time() > deadline):
+                return True
+            self._send(mido.Message("clock"))
+            clock.advance()
+
+    def _perform(self, rolls: Iterable[PianoRoll], max_frames: int | None, lead: float) -> Schedule:
+        self._stop.clear()
+        schedule = None
+        clock = None
+        try:
+            for roll in rolls:
+                frames = sounding_pitches(roll)
+                if schedule is None:
+                    seconds = 60.0 / (self.bpm * roll.steps_per_quarter)
+                    schedule = self.schedule = Schedule(time.monotonic() + lead, seconds)
+                    if self.clock:
+                        clock = _Clock(schedule.start, 60.0 / (self.bpm * CLOCKS_PER_QUARTER))
+                        self._send(mido.Message("start"))
+                for row in frames:
+                    if max_frames is not None and schedule.frames_played >= max_frames:
+                        break
+                    deadline = schedule.start + schedule.frames_played * schedule.frame_seconds
+                    if not self._wait_until(deadline, clock):
+                        return schedule
+                    self._send_frame(row)
+                    schedule.frames_played += 1
+                if max_frames is not None and schedule.frames_played >= max_frames:
+                    break
+            if schedule is not None:   # let the last frame last its time
+                self._wait_until(schedule.start + schedule.frames_played * schedule.frame_seconds,
+                                 clock)
+            return schedule or Schedule(time.monotonic(), 0.0)
+        finally:
+            self.all_notes_off()
+            if clock is not None:
+                try:
+                    self._send(mido.Message("stop"))
+                except Exception:  # the port went away
+                    pass
+
+    # --- playing -------------------------------------------------------------------------------
+    def play(self, music, lead: float = 0.05) -> Schedule:
+        """Play a PianoRoll or a music21 Stream to the end (or until ``stop()``)."""
+        if not isinstance(music, PianoRoll):
+            from .music21_io import from_stream
+            music = from_stream(music, normalize_key=False)
+        return self._perform([music], None, lead)
+
+    def play_forever(self, composer, prime=None, bars: int | None = None, k: int = 25,
+                     temperature: float = 1.0, seed: int | None = None, chunk_bars: int = 1,
+                     queue_chunks: int = 4, lead: float = 0.2, time_signature: str = "4/4",
+                     key: str = "C major") -> Schedule:
+        """Play an endless continuation of ``prime`` (or fresh music) from ``composer``, for
+        ``bars`` bars or until ``stop()`` / Ctrl+C. A producer thread keeps up to
+        ``queue_chunks`` chunks of ``chunk_bars`` bars generated ahead."""
+        prime = composer.to_roll(prime) if prime is not None else None
+        meter = prime.time_signature if prime is not None else time_signature
+        frames_per_bar = bar_frames(meter, composer.steps_per_quarter)
+        stream = composer.stream_rolls(prime, chunk_bars * frames_per_bar, k, temperature, seed,
+                                       key=key, time_signature=meter, bpm=self.bpm)
+        chunks = _Producer(stream, queue_chunks, self._stop)
+        try:
+            return self._perform(chunks, bars * frames_per_bar if bars else None, lead)
+        finally:
+            chunks.close()
+
+
+class _Clock:
+    """MIDI clock pulses on absolute deadlines from the start of playing."""
+
+    def __init__(self, start: float, seconds: float):
+        self.start, self.seconds, self.count = start, seconds, 0
+
+    def next_time(self) -> float:
+        return self.start + self.count * self.seconds
+
+    def advance(self) -> None:
+        self.count += 1
+
+
+class _Producer:
+    """Runs a generator in a thread, ahead of its consumer, through a bounded queue.
+
+    An exception in the generator is handed to the consumer and raised there."""
+
+    _END = object()
+
+    def __init__(self, source: Iterator, size: int, stop: threading.Event):
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, size))
+        self.stop = stop
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(source,), daemon=True,
+                                       name="rnnrbm-music generator")
+        self.thread.start()
+
+    def _run(self, source: Iterator) -> None:
+        try:
+            for item in source:
+                if not self._put(item):
+                    return
+        except BaseException as error:  # handed over to the consumer, which raises it
+            self._put(error)
+            return
+        self._put(self._END)
+
+    def _put(self, item) -> bool:
+        while not (self.closed.is_set() or self.stop.is_set()):
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            try:
+                item = self.queue.get(timeout=0.05)
+            except queue.Empty:
+                if self.stop.is_set() or not self.thread.is_alive() and self.queue.empty():
+                    return
+                continue
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.closed.set()
+        self.thread.join(timeout=5)
+
+
+class LiveSession:
+    """Call and response: listen to a player on ``in_port``, answer with a continuation.
+
+    What is played is quantized to frames at ``bpm`` (times from the phrase's first note). The
+    phrase ends after ``silence_bars`` bars with nothing sounding, or when ``controller`` (e.g.
+    64, the sustain pedal) is pressed; the composer then continues it, in the player's key, for
+    ``answer_bars`` bars (default: as long as the phrase), on ``out_port`` (or a new virtual
+    port ``virtual_name``); then it listens again.
+    """
+
+    def __init__(self, in_port: str, out_port: str | None = None, composer=None,
+                 bpm: float = 120, virtual_name: str = "rnnrbm-music", silence_bars: float = 1.0,
+                 controller: int | None = None, answer_bars: int | None = None, k: int = 25,
+                 temperature: float = 1.0, seed: int | None = None, api: str | None = None,
+                 time_signature: str = "4/4", channel: int = 0):
+        if composer is None:
+            from .composer import RnnRbmComposer
+            composer = RnnRbmComposer.pretrained()
+        self.composer = composer
+        self.bpm, self.silence_bars, self.controller = bpm, silence_bars, controller
+        self.answer_bars, self.k, self.temperature, self.seed = answer_bars, k, temperature, seed
+        self.time_signature = time_signature
+        self.input = open_input(in_port, api=api)
+        self.player = LivePlayer(out_port, virtual_name, bpm=bpm, api=api, channel=channel)
+        self._stop = threading.Event()
+        self.phrases: list[PianoRoll] = []
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.player.close()
+        if not self.input.closed:
+            self.input.close()
+
+    def stop(self) -> None:
+        """Stop listening or answering (from another thread)."""
+        self._stop.set()
+        self.player.stop()
+
+    @property
+    def frames_per_bar(self) -> int:
+        return bar_frames(self.time_signature, self.composer.steps_per_quarter)
+
+    def listen(self) -> PianoRoll | None:
+        """Record one phrase and return it as a PianoRoll (in the player's key, normalized as
+        the composer's corpus was); None if stopped first."""
+        quarter = 60.0 / self.bpm
+        silence = self.silence_bars * self.frames_per_bar / self.composer.steps_per_quarter * quarter
+        started: dict[int, float] = {}
+        notes: list[tuple[float, float, int]] = []
+        last_event = None
+        for _ in self.input.iter_pending():   # forget anything played while we were answering
+            pass
+        while not self._stop.is_set():
+            message = self.input.poll()
+            now = time.monotonic()
+            if message is None:
+                if notes and not started and now - last_event >= silence:
+                    break
+                time.sleep(0.001)
+                continue
+            if message.type == "note_on" and message.velocity > 0:
+                started.setdefault(message.note, now)
+                last_event = now
+            elif message.type in ("note_on", "note_off") and message.note in started:
+                notes.append((started.pop(message.note), now, message.note))
+                last_event = now
+            elif (message.type == "control_change" and message.control == self.controller
+                  and message.value >= 64 and (notes or started)):
+                notes.extend((t, now, p) for p, t in started.items())
+                started.clear()
+                break
+        if not notes:
+            return None
+        first = min(start for start, _, _ in notes)
+        in_quarters = [((s - first) / quarter, (e - first) / quarter, p) for s, e, p in notes]
+        roll = PianoRoll.from_notes(in_quarters, steps_per_quarter=self.composer.steps_per_quarter,
+                                    out_of_range="fold", time_signature=self.time_signature,
+                                    bpm=self.bpm)
+        return keys.apply_key(roll, self.composer.normalize_key)
+
+    def answer(self, phrase: PianoRoll) -> Schedule:
+        """Continue ``phrase`` and play the continuation."""
+        steps = (self.answer_bars * self.frames_per_bar if self.answer_bars
+                 else max(len(phrase), self.frames_per_bar))
+        reply = self.composer.continue_roll(phrase, steps, self.k, self.temperature, self.seed,
+                                            include_prime=False)[0]
+        return self.player.play(reply)
+
+    def run(self, phrases: int | None = None) -> int:
+        """Listen and answer, ``phrases`` times or until ``stop()`` / Ctrl+C; returns the count."""
+        answered = 0
+        while not self._stop.is_set() and (phrases is None or answered < phrases):
+            phrase = self.listen()
+            if phrase is None:
+                break
+            self.phrases.append(phrase)
+            self.answer(phrase)
+            answered += 1
+        return answered

@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import JSB
+from rnnrbm_music.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "tiny.safetensors"
+    assert main(["train", "music21:bach/bwv66.6", "music21:bach/bwv80.8", "--epochs", "2",
+                 "--hidden", "16", "--recurrent", "8", "--k", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_train_then_generate_continue_harmonize(model, tmp_path, capsys):
+    outs = [str(tmp_path / f"gen.{x}") for x in ("mid", "musicxml", "png")]
+    assert main(["generate", "--model", str(model), "--steps", "16", "--seed", "1",
+                 *sum((["--out", o] for o in outs), [])]) == 0
+    assert all(Path(o).stat().st_size > 0 for o in outs)
+    primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    assert main(["continue", str(primer), "--model", str(model), "--steps", "8", "-n", "2",
+                 "--out", str(tmp_path / "cont.mid"), "--out", str(tmp_path / "cont.png")]) == 0
+    assert (tmp_path / "cont-1.mid").is_file() and (tmp_path / "cont-2.png").is_file()
+    assert main(["harmonize", str(primer), "--model", str(model), "--seed", "3",
+                 "--out", str(tmp_path / "harm.musicxml")]) == 0
+    printed = capsys.readouterr().out
+    assert "harm.musicxml" in printed and "cont-2.png" in printed
+
+
+def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
+    model = tmp_path / "jsb.safetensors"
+    assert main(["train", str(JSB), "--epochs", "1", "--hidden", "8", "--recurrent", "4",
+                 "--k", "1", "--out", str(model)]) == 0
+    report = tmp_path / "figures.json"
+    assert main(["evaluate", str(model), "--data", str(JSB), "--split", "valid", "--chains", "4",
+                 "--betas", "20", "--samples", "1", "--json", str(report)]) == 0
+    figures = json.loads(report.read_text())
+    assert figures["frames"] > 3000 and figures["split"] == "valid"
+    assert "NLL per frame" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
+    assert main(["continue", str(tmp_path / "none.mid"), "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("rnnrbm-music: error:") and "no such file" in err[0]
+    assert main(["generate", "--model", str(tmp_path / "none.safetensors"),
+                 "--out", str(tmp_path / "x.mid")]) == 2
+    assert main(["generate", "--out", str(tmp_path / "x.wav")]) == 2
+    assert "unknown output kind" in capsys.readouterr().err
+
+
+def test_demo_writes_its_six_files(tmp_path, capsys):
+    assert main(["demo", "--out-dir", str(tmp_path)]) == 0
+    written = capsys.readouterr().out.split()
+    assert sorted(Path(p).name for p in written) == sorted(
+        f"{kind}.{x}" for kind in ("continuation", "harmonization") for x in ("mid", "musicxml", "png"))
+
+
+def test_help_lists_the_commands():
+    done = subprocess.run([sys.executable, "-m", "rnnrbm_music.cli", "--help"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("train", "generate", "continue", "harmonize", "evaluate", "demo"):
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize("script, args", [
+    ("fit_bach.py", ["--pieces", "6", "--epochs", "1", "--hidden", "16"]),
+    ("continue_melody.py", ["--steps", "8"]),
+    ("harmonize.py", []),
+])
+def test_examples_run_as_they_are(script, args, tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args,
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert any(p.suffix == ".mid" for p in tmp_path.iterdir())

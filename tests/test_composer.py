@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from music21 import converter, corpus, stream
+
+from rnnrbm_music import PianoRoll, RangeError, ReadError, RnnRbmComposer, from_stream
+from rnnrbm_music.checkpoint import CheckpointError
+from rnnrbm_music.composer import NotFittedError
+
+D_MAJOR = {2, 4, 6, 7, 9, 11, 1}
+
+
+@pytest.fixture(scope="module")
+def small(chorales):
+    composer = RnnRbmComposer(n_hidden=40, n_recurrent=20, seed=0, epochs=2, k=3,
+                              batch_size=8, optimizer="adam", lr=0.01)
+    assert composer.fit(chorales[:40], progress=False) is composer
+    return composer
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return RnnRbmComposer.pretrained(device="cpu")
+
+
+def test_generate_gives_a_score_of_the_asked_length_meter_and_tempo(small):
+    score = small.generate(n_steps=24, time_signature="3/4", bpm=96, key="A major", seed=1)
+    assert score.highestTime == 24 / 2
+    assert score.recurse().getElementsByClass("TimeSignature").first().ratioString == "3/4"
+    assert score.recurse().getElementsByClass("MetronomeMark").first().getQuarterBPM() == 96
+    scores = small.generate(n_steps=8, seed=1, n=3)
+    assert isinstance(scores, list) and len(scores) == 3
+
+
+def test_same_seed_same_music_and_save_load_keeps_it(small, tmp_path):
+    a = small.generate_roll(n_steps=16, seed=5)[0]
+    b = small.generate_roll(n_steps=16, seed=5)[0]
+    assert a == b
+    path = small.save(tmp_path / "small.safetensors")
+    loaded = RnnRbmComposer.load(path, device="cpu")
+    assert loaded.generate_roll(n_steps=16, seed=5)[0] == a
+    assert loaded.history_ == small.history_
+    seeded = RnnRbmComposer(n_hidden=40, n_recurrent=20, seed=9)
+    seeded.model_ = loaded.model_
+    again = RnnRbmComposer(n_hidden=40, n_recurrent=20, seed=9)
+    again.model_ = loaded.model_
+    assert seeded.generate_roll(8)[0] == again.generate_roll(8)[0]   # composer seed drives calls
+
+
+def test_continuation_starts_with_the_primer_exactly(small):
+    primer = corpus.parse("bach/bwv66.6").measures(0, 3)
+    prime_roll = from_stream(primer)
+    score = small.continue_sequence(primer, n_steps=16, seed=2)
+    back = from_stream(score)
+    assert back.key == prime_roll.key
+    assert np.array_equal(back.frames[:len(prime_roll)], prime_roll.frames)
+    alone = small.continue_roll(primer, n_steps=16, seed=2, include_prime=False)[0]
+    assert len(alone) == 16 and alone.key == prime_roll.key
+    assert alone.transposition == prime_roll.transposition
+
+
+def test_a_d_major_primer_continued_stays_in_d_major(pretrained):
+    primer = corpus.parse("bach/bwv80.8").measures(0, 4)      # Ein feste Burg, D major
+    in_scale = total = 0
+    for seed in range(4):
+        roll = pretrained.continue_roll(primer, n_steps=64, seed=seed, include_prime=False)[0]
+        for _, duration, pitch in roll.notes():
+            total += duration
+            in_scale += duration * (((pitch - roll.transposition) % 12) in D_MAJOR)
+    assert total > 100 and in_scale / total > 0.8
+
+
+def test_harmonize_keeps_every_melody_note_and_nothing_above(pretrained):
+    melody = corpus.parse("bach/bwv269").parts[0]
+    melody_roll = from_stream(melody)
+    result = pretrained.harmonize_roll(melody, seed=4)[0]
+    assert np.array_equal(result.frames & melody_roll.frames, melody_roll.frames)
+    for t in range(len(result)):
+        top = np.flatnonzero(melody_roll.frames[t])
+        if top.size:
+            assert not result.frames[t, top[-1] + 1:].any()
+    harmony = result.frames & ~melody_roll.frames
+    assert harmony.sum() > len(result)            # real harmony, not a bare melody
+    score = pretrained.harmonize(melody, seed=4)
+    assert score.analyze("key").tonic.name == melody.analyze("key").tonic.name
+
+
+def test_bad_input_is_a_clear_error(small, tmp_path):
+    with pytest.raises(ReadError, match="no pitched notes"):
+        small.continue_sequence(stream.Score())
+    with pytest.raises(RangeError, match="note 120"):
+        small.continue_sequence(converter.parse("tinyNotation: 4/4 c4 c'''''4"))
+    with pytest.raises(ReadError, match="no such file"):
+        small.continue_sequence(tmp_path / "missing.mid")
+    with pytest.raises(ReadError, match="no notes"):
+        small.harmonize(PianoRoll(np.zeros((8, 88), bool)))
+    foreign = tmp_path / "foreign.safetensors"
+    from safetensors.torch import save_file
+    save_file({"weights": torch.zeros(2)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not an rnnrbm-music model"):
+        RnnRbmComposer.load(foreign)
+    with pytest.raises(NotFittedError, match="no model yet"):
+        RnnRbmComposer().generate()
+    with pytest.raises(TypeError, match="unknown setting"):
+        RnnRbmComposer(learning_rate=0.1)
+    with pytest.raises(ValueError, match="1 frames per quarter"):
+        from rnnrbm_music import Corpus
+        from conftest import JSB
+        small.fit(Corpus.from_benchmark(JSB, "valid"))
+
+
+def test_evaluate_reports_the_figures(small, jsb_valid):
+    figures = RnnRbmComposer(n_hidden=8, n_recurrent=4, steps_per_quarter=1, epochs=1, k=1,
+                             seed=0).fit(jsb_valid[:5], progress=False).evaluate(
+        jsb_valid[:3], n_chains=5, n_betas=20, samples=2)
+    assert figures["frames"] == sum(len(r) for r in jsb_valid[:3])
+    assert 0 < figures["nll"] < 88 * np.log(2) and 0 <= figures["accuracy"] <= 1

@@ -1,0 +1,156 @@
+"""Live MIDI over a real JACK server, with a second process on the other end of each port."""
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from music21 import corpus
+
+from jack import JackServer, require_jackd
+from rnnrbm_music import PianoRoll, RnnRbmComposer, from_stream
+from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
+from rnnrbm_music.live import LiveMidiError, LivePlayer, LiveSession, list_ports, sounding_pitches
+
+PEER = Path(__file__).with_name("midi_peer.py")
+BPM = 240
+
+
+@pytest.fixture(scope="module")
+def jack():
+    require_jackd()
+    server = JackServer(f"rnnrbm-test-{id(object())}").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def composer():
+    torch.manual_seed(0)
+    c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0)
+    c.model_ = RnnRbm(RnnRbmConfig(88, 32, 16))
+    with torch.no_grad():
+        c.model_.bv.fill_(-3.0)     # a few notes per frame, as in music
+    return c
+
+
+def peer(*args):
+    process = subprocess.Popen([sys.executable, str(PEER), *map(str, args)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert line.strip() == "ready", process.stderr.read()
+    return process
+
+
+def finish(process, out):
+    assert process.wait(60) == 0, process.stderr.read()
+    return json.loads(Path(out).read_text())
+
+
+def notes_of(messages):
+    """(pitch, on_time, off_time) of every note; asserts none is left hanging."""
+    sounding, notes = {}, []
+    for t, m in messages:
+        if m["type"] == "note_on" and m["velocity"] > 0:
+            assert m["note"] not in sounding
+            sounding[m["note"]] = t
+        elif m["type"] in ("note_off", "note_on"):
+            notes.append((m["note"], sounding.pop(m["note"]), t))
+    assert not sounding, f"notes left hanging: {sorted(sounding)}"
+    kinds = [(m["type"], m.get("control")) for _, m in messages]
+    last_note = max(i for i, (kind, _) in enumerate(kinds) if kind.startswith("note"))
+    assert ("control_change", 123) in kinds[last_note:], "no All Notes Off after the last note"
+    return notes
+
+
+def test_a_second_process_receives_the_roll_in_order(jack, tmp_path):
+    roll = from_stream(corpus.parse("bach/bwv66.6"))[:24]
+    out = tmp_path / "received.json"
+    with LivePlayer(virtual_name="rnnrbm-play", bpm=BPM, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-play:rnnrbm-play", out)
+        schedule = player.play(roll)
+    messages = finish(receiver, out)["messages"]
+    notes = notes_of(messages)
+    assert schedule.frames_played == len(roll)
+    # Rebuild the frames from arrival times and compare with what was played.
+    expected = sounding_pitches(roll)
+    rebuilt = np.zeros_like(expected)
+    for pitch, on, off in notes:
+        first = round((on - schedule.start) / schedule.frame_seconds)
+        last = round((off - schedule.start) / schedule.frame_seconds)
+        rebuilt[first:last, pitch] = True
+    assert np.array_equal(rebuilt, expected)
+    ons = [t for t, m in messages if m["type"] == "note_on"]
+    assert ons == sorted(ons)
+
+
+def test_stopping_mid_phrase_leaves_no_note_sounding(jack, composer, tmp_path):
+    out = tmp_path / "stopped.json"
+    with LivePlayer(virtual_name="rnnrbm-stop", bpm=BPM, api="jack", clock=True) as player:
+        receiver = peer("receive", "rnnrbm-stop:rnnrbm-stop", out)
+        threading.Timer(1.5, player.stop).start()
+        schedule = player.play_forever(composer, seed=1)
+    messages = finish(receiver, out)["messages"]
+    notes_of(messages)
+    assert 6 < schedule.frames_played < 40
+    kinds = [m["type"] for _, m in messages]
+    assert kinds[0] == "start" and "stop" in kinds and kinds.count("clock") > 20
+
+
+class FailingComposer(RnnRbmComposer):
+    def stream_rolls(self, *args, **kwargs):
+        stream = super().stream_rolls(*args, **kwargs)
+        yield next(stream)
+        yield next(stream)
+        raise RuntimeError("the generator broke")
+
+
+def test_a_generator_exception_leaves_no_note_sounding(jack, composer, tmp_path):
+    failing = FailingComposer(n_hidden=32, n_recurrent=16, seed=0)
+    failing.model_ = composer.model_
+    out = tmp_path / "failed.json"
+    with LivePlayer(virtual_name="rnnrbm-fail", bpm=BPM, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-fail:rnnrbm-fail", out)
+        with pytest.raises(RuntimeError, match="the generator broke"):
+            player.play_forever(composer=failing, seed=1)
+    notes_of(finish(receiver, out)["messages"])
+
+
+def test_play_forever_for_some_bars_continues_a_primer(jack, composer, tmp_path):
+    out = tmp_path / "bars.json"
+    primer = PianoRoll.from_benchmark([(62, 66, 69)] * 4 + [(67, 71, 74)] * 4, time_signature="3/4")
+    with LivePlayer(virtual_name="rnnrbm-bars", bpm=BPM * 2, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-bars:rnnrbm-bars", out)
+        schedule = player.play_forever(composer, prime=primer, bars=3, seed=2)
+    notes_of(finish(receiver, out)["messages"])
+    assert schedule.frames_played == 3 * 6
+
+
+def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
+    out = tmp_path / "answer.json"
+    keyboard = peer("keyboard", "kb", "rnnrbm-answer:rnnrbm-answer", out, "--bpm", BPM)
+    with LiveSession("kb:kb", virtual_name="rnnrbm-answer", composer=composer, bpm=BPM,
+                     api="jack", seed=3) as session:
+        thread = threading.Thread(target=session.run, kwargs={"phrases": 1})
+        thread.start()
+        result = finish(keyboard, out)
+        thread.join(30)
+    assert not thread.is_alive()
+    phrase = session.phrases[0]
+    assert phrase.key == "D major" and len(phrase) >= 14
+    answer = notes_of(result["messages"])
+    assert answer, "no answer was played"
+    assert min(on for _, on, _ in answer) > result["phrase_end"]
+
+
+def test_ports_are_listed_and_bad_names_explained(jack):
+    with LivePlayer(virtual_name="rnnrbm-list", api="jack"):
+        assert "rnnrbm-list:rnnrbm-list" in list_ports("jack")["jack"]["inputs"]
+    with pytest.raises(LiveMidiError, match="no output port named 'nowhere'"):
+        LivePlayer(port="nowhere", api="jack")
+    with pytest.raises(LiveMidiError, match="unknown MIDI api"):
+        LivePlayer(api="beos")
