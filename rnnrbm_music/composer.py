@@ -341,7 +341,7 @@ def melody_clamp(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> mask, values = melody_clamp(melody)
     >>> mask.astype(int)
     array([[0, 0, 0, 0, 1, 1],
-           [0, 0, 0, 0, 1, 1],
+           [0, 0, 0, 0, 0, 1],
            [0, 0, 1, 1, 1, 1]])
     >>> values.astype(int)[0]
     array([0, 0, 0, 0, 1, 0])

