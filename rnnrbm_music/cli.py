@@ -148,19 +148,64 @@ def cmd_harmonize(args) -> None:
 def cmd_evaluate(args) -> None:
     composer = _load_composer(args.model, args.device)
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
+    if args.valid_fraction:   # the same hold-out as `train --valid-fraction` with that seed
+        corpus = corpus.split(args.valid_fraction, args.split_seed)[1]
     figures = composer.evaluate(corpus, n_chains=args.chains, n_betas=args.betas,
                                 samples=args.samples, seed=args.seed)
-    print(f"{len(corpus)} pieces, {figures['frames']} frames ({args.split if any(d.endswith('.pickle') for d in args.data) else 'corpus'})")
+    print(f"{len(corpus)} pieces, {figures['frames']} frames")
     print(f"NLL per frame      {figures['nll']:.4f} ± {figures['nll_std']:.4f} nats "
           f"(AIS, {args.chains} chains x {args.betas} temperatures)")
     print(f"frame accuracy     {100 * figures['accuracy']:.2f} %")
     print(f"pseudo-NLL         {figures['pseudo_nll']:.4f}")
     if args.json:
         record = {**figures, "model": args.model or "pretrained", "data": args.data,
-                  "split": args.split, "seed": args.seed, "samples": args.samples}
+                  "split": args.split, "valid_fraction": args.valid_fraction,
+                  "split_seed": args.split_seed, "seed": args.seed, "samples": args.samples}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
         print(f"written: {args.json}")
+
+
+def cmd_ports(args) -> None:
+    from .live import list_ports
+
+    for api, ports in list_ports(args.api).items():
+        if "error" in ports:
+            print(f"{api}: unavailable ({ports['error']})")
+            continue
+        print(f"{api} inputs (for --in):")
+        print("".join(f"  {name}\n" for name in ports["inputs"]) or "  (none)\n", end="")
+        print(f"{api} outputs (for --port / --out):")
+        print("".join(f"  {name}\n" for name in ports["outputs"]) or "  (none)\n", end="")
+
+
+def cmd_play(args) -> None:
+    from .live import LivePlayer
+
+    composer = _load_composer(args.model, args.device)
+    with LivePlayer(args.port, args.virtual, bpm=args.bpm, channel=args.channel - 1,
+                    velocity=args.velocity, program=args.program, api=args.api,
+                    clock=args.clock) as player:
+        where = args.port or f"virtual port {args.virtual!r}"
+        print(f"playing on {where} at {args.bpm:g} bpm"
+              + ("" if args.bars else "; Ctrl+C to stop"), flush=True)
+        schedule = player.play_forever(composer, prime=args.prime, bars=args.bars, k=args.k,
+                                       temperature=args.temperature, seed=args.seed)
+    print(f"played {schedule.frames_played} frames")
+
+
+def cmd_live(args) -> None:
+    from .live import LiveSession
+
+    composer = _load_composer(args.model, args.device)
+    with LiveSession(args.in_port, args.out, composer, bpm=args.bpm, virtual_name=args.virtual,
+                     silence_bars=args.silence_bars, controller=args.controller,
+                     answer_bars=args.answer_bars, k=args.k, temperature=args.temperature,
+                     seed=args.seed, api=args.api, channel=args.channel - 1) as session:
+        print(f"listening on {args.in_port!r}; play a phrase, then stay silent for "
+              f"{args.silence_bars:g} bar(s); Ctrl+C to stop", flush=True)
+        answered = session.run(args.phrases)
+    print(f"answered {answered} phrase(s)")
 
 
 def cmd_demo(args) -> None:
@@ -222,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", nargs="?", help="model file; default: the pretrained one")
     evaluate.add_argument("--data", nargs="+", required=True, help=CORPUS_HELP)
     evaluate.add_argument("--split", default="test", help="benchmark split (default test)")
+    evaluate.add_argument("--valid-fraction", type=float,
+                          help="evaluate on the pieces `train --valid-fraction` held out")
+    evaluate.add_argument("--split-seed", type=int, default=0,
+                          help="the seed of that split (the training seed)")
     evaluate.add_argument("--chains", type=int, default=100, help="AIS chains per frame")
     evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
     evaluate.add_argument("--samples", type=int, default=10, help="samples per frame for accuracy")
@@ -229,6 +278,45 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="also write the figures and settings to this file")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    def live_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--model", help="model file; default: the pretrained one")
+        p.add_argument("--bpm", type=float, default=100)
+        p.add_argument("--virtual", default="rnnrbm-music",
+                       help="name of the virtual output port to create (default rnnrbm-music)")
+        p.add_argument("--channel", type=int, default=1, help="MIDI channel 1-16")
+        p.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"],
+                       help="rtmidi backend (default: the first that works)")
+        p.add_argument("--k", type=int, default=25)
+        p.add_argument("--temperature", type=float, default=1.0)
+        p.add_argument("--seed", type=int)
+        p.add_argument("--device", default="auto")
+
+    play = sub.add_parser("play", help="play endless music to a MIDI port, live")
+    live_arguments(play)
+    play.add_argument("--port", help="an existing output port (exact name, see `ports`)")
+    play.add_argument("--prime", help="a file to continue")
+    play.add_argument("--bars", type=int, help="stop after N bars (default: until Ctrl+C)")
+    play.add_argument("--velocity", type=int, default=80)
+    play.add_argument("--program", type=int, help="General MIDI program to select first")
+    play.add_argument("--clock", action="store_true", help="also send MIDI clock, Start, Stop")
+    play.set_defaults(func=cmd_play)
+
+    live = sub.add_parser("live", help="call and response: answer what a player plays")
+    live_arguments(live)
+    live.add_argument("--in", dest="in_port", required=True, help="input port (exact name)")
+    live.add_argument("--out", help="an existing output port (default: a virtual one)")
+    live.add_argument("--silence-bars", type=float, default=1.0,
+                      help="bars of silence that end a phrase")
+    live.add_argument("--controller", type=int,
+                      help="a controller that ends a phrase when pressed, e.g. 64 (sustain)")
+    live.add_argument("--answer-bars", type=int, help="length of answers (default: the phrase's)")
+    live.add_argument("--phrases", type=int, help="stop after N answers")
+    live.set_defaults(func=cmd_live)
+
+    ports = sub.add_parser("ports", help="list MIDI input and output ports")
+    ports.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"])
+    ports.set_defaults(func=cmd_ports)
 
     demo = sub.add_parser("demo", help="continue and harmonize a well-known tune")
     demo.add_argument("--out-dir", default="demo-output")
@@ -241,12 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``rnnrbm-music``."""
     from .checkpoint import CheckpointError
     from .composer import NotFittedError
+    from .live import LiveMidiError
     from .music21_io import ReadError
 
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ReadError, CheckpointError, NotFittedError, ValueError, OSError, TypeError) as error:
+    except (ReadError, CheckpointError, NotFittedError, LiveMidiError, ValueError, OSError,
+            TypeError) as error:
         print(f"rnnrbm-music: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -34,7 +34,7 @@ def composer():
     c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0)
     c.model_ = RnnRbm(RnnRbmConfig(88, 32, 16))
     with torch.no_grad():
-        c.model_.bv.fill_(-3.0)     # a few notes per frame, as in music
+        c.model_.bv.fill_(-4.0)     # one or two notes per frame, as a melody
     return c
 
 
@@ -134,7 +134,7 @@ def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
     out = tmp_path / "answer.json"
     keyboard = peer("keyboard", "kb", "rnnrbm-answer:rnnrbm-answer", out, "--bpm", BPM)
     with LiveSession("kb:kb", virtual_name="rnnrbm-answer", composer=composer, bpm=BPM,
-                     api="jack", seed=3) as session:
+                     api="jack", seed=3, answer_bars=2) as session:
         thread = threading.Thread(target=session.run, kwargs={"phrases": 1})
         thread.start()
         result = finish(keyboard, out)
