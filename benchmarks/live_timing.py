@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     steps = [(60 + i % 12,) for i in range(args.frames)]   # a new note on every frame
     roll = PianoRoll.from_benchmark(steps, steps_per_quarter=args.steps_per_quarter)
-    server = JackServer("rnnrbm-timing").start()
+    server = JackServer("rnnrbm-timing-server").start()   # not the client's name: JACK mixes them up
     try:
         with tempfile.TemporaryDirectory() as tmp, \
                 LivePlayer(virtual_name="rnnrbm-timing", bpm=args.bpm, api="jack") as player:

@@ -110,10 +110,9 @@ class RnnRbmComposer:
         config = self.training if epochs is None else TrainConfig(
             **{**asdict(self.training), "epochs": epochs})
         device = resolve_device(self.device)
-        if self.seed is not None:
-            torch.manual_seed(self.seed)
+        init = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
         model = RnnRbm(RnnRbmConfig(_pitch_columns(train_corpus), self.n_hidden, self.n_recurrent),
-                       device=device)
+                       device=device, generator=init)
         self.fit_result_ = train(
             model, [roll.frames for roll in train_corpus],
             [roll.frames for roll in valid_corpus] if valid_corpus else None, config,

@@ -50,13 +50,16 @@ def parameter_shapes(config: RnnRbmConfig) -> dict[str, tuple[int, ...]]:
 class RnnRbm(nn.Module):
     """The RNN-RBM: ``forward`` is the CD-k training cost, ``sample`` generates frame by frame."""
 
-    def __init__(self, config: RnnRbmConfig | None = None, device: str | torch.device | None = None):
+    def __init__(self, config: RnnRbmConfig | None = None, device: str | torch.device | None = None,
+                 generator: torch.Generator | None = None):
         super().__init__()
         self.config = config or RnnRbmConfig()
         # The tutorial's initialisation: N(0, 0.01) for W, N(0, 0.0001) for the RNN, zero biases.
+        # ``generator`` (on the CPU) makes it reproducible without touching torch's global seed.
         for name, shape in parameter_shapes(self.config).items():
             scale = 0.01 if name == "W" else 1e-4 if len(shape) == 2 else 0.0
-            self.register_parameter(name, nn.Parameter(torch.randn(shape, device=device) * scale))
+            values = torch.randn(shape, generator=generator) * scale
+            self.register_parameter(name, nn.Parameter(values.to(device)))
 
     # --- the recurrence --------------------------------------------------------------------------
     def initial_state(self, batch: int = 1) -> Tensor:
