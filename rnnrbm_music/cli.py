@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="evaluate on the pieces `train --valid-fraction` held out")
     evaluate.add_argument("--split-seed", type=int, default=0,
                           help="the seed of that split (the training seed)")
-    evaluate.add_argument("--chains", type=int, default=100, help="AIS chains per frame")
+    evaluate.add_argument("--chains", type=int, default=20,
+                          help="AIS chains per frame (default 20: see benchmarks/ais_accuracy.py)")
     evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
     evaluate.add_argument("--samples", type=int, default=10, help="samples per frame for accuracy")
     evaluate.add_argument("--seed", type=int, default=0)

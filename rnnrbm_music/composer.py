@@ -278,7 +278,7 @@ class RnnRbmComposer:
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     # --- judging --------------------------------------------------------------------------------
-    def evaluate(self, corpus, n_chains: int = 100, n_betas: int = 1000, samples: int = 10,
+    def evaluate(self, corpus, n_chains: int = 20, n_betas: int = 1000, samples: int = 10,
                  seed: int = 0) -> dict:
         """NLL per frame (AIS), expected frame accuracy and pseudo-likelihood on ``corpus``."""
         data = [roll.frames for roll in self._corpus(corpus)]

@@ -69,7 +69,7 @@ class NllResult:
 
 
 @torch.no_grad()
-def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 100, n_betas: int = 1000,
+def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1000,
         schedule: str = "sigmoid", frames_per_batch: int = 1000,
         generator: torch.Generator | None = None) -> NllResult:
     """-log p(v_t | v_<t) per frame averaged over every frame: F(v_t) + log Z_t, each frame's
