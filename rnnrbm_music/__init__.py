@@ -12,5 +12,5 @@ from .music21_io import ReadError, from_stream, read, to_stream, write  # noqa: 
 from .corpus import Corpus  # noqa: E402
 from .composer import RnnRbmComposer  # noqa: E402
 
-__all__ = ["RnnRbmComposer", "PianoRoll", "RangeError", "ReadError", "Corpus", "from_stream", "to_stream", "read",
-           "write", "__version__"]
+__all__ = ["RnnRbmComposer", "PianoRoll", "RangeError", "ReadError", "Corpus", "from_stream",
+           "to_stream", "read", "write", "__version__"]

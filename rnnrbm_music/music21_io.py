@@ -125,7 +125,7 @@ def _staff(frames: np.ndarray, lowest: int, steps_per_quarter: int, make_pitch, 
     n = len(frames)
     change = np.flatnonzero(np.any(frames[1:] != frames[:-1], axis=1)) + 1
     bounds = [0, *change.tolist(), n]
-    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+    for start, stop in zip(bounds[:-1], bounds[1:]):
         row = frames[start]
         length = Fraction(stop - start, steps_per_quarter)
         columns = np.flatnonzero(row)

@@ -1,6 +1,4 @@
-import copy
 
-import numpy as np
 import pytest
 from music21 import chord, converter, corpus, instrument, key, note, stream, tie
 
