@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint
 from .engine import RnnRbm, rbm
-from .evaluate import pseudo_likelihood
+from .evaluate import frame_accuracy, pseudo_likelihood
 
 OPTIMIZERS = ("sgd", "nesterov", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -56,6 +56,7 @@ class TrainConfig:
     pretrain_epochs: int = 0        #: plain-RBM pretraining of W, bv, bh on shuffled frames
     pretrain_lr: float = 0.01
     patience: int | None = None     #: stop after this many epochs without a better validation
+    valid_accuracy: bool = False    #: also report expected frame accuracy on validation each epoch
     grad_accumulation: int = 1      #: batches per optimizer step on each process
     max_nonfinite: int = 20         #: consecutive skipped batches before giving up
     seed: int = 0
@@ -267,13 +268,17 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                       "skipped": result.skipped_batches}
             if valid_frames:
                 record["valid"] = -pseudo_likelihood(model, valid_frames)
+                if config.valid_accuracy:
+                    record["valid_accuracy"] = frame_accuracy(
+                        model, valid_frames, samples=1,
+                        generator=torch.Generator(device).manual_seed(config.seed))
                 if result.best_valid is None or record["valid"] < result.best_valid:
                     result.best_valid, result.best_epoch = record["valid"], epoch + 1
                     best_state = copy.deepcopy(model.state_dict())
             result.history.append(record)
             result.epochs_trained = epoch + 1
             summary = {k: f"{v:.4g}" for k, v in record.items()
-                       if k in ("loss", "valid") and v is not None}
+                       if k in ("loss", "valid", "valid_accuracy") and v is not None}
             bar.set_postfix(summary)
             if bar.disable and progress and rank == 0:   # no terminal: a line per epoch for logs
                 print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(

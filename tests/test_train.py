@@ -23,10 +23,11 @@ def test_a_few_epochs_on_jsb_lower_the_validation_monitor(jsb_train, jsb_valid):
     before = -pseudo_likelihood(model, valid)
     result = train(model, frames(jsb_train), valid,
                    TrainConfig(epochs=4, k=5, batch_size=16, optimizer="adam", lr=0.01,
-                               pretrain_epochs=1), progress=False)
+                               pretrain_epochs=1, valid_accuracy=True), progress=False)
     assert result.history[-1]["valid"] < before - 5
     assert result.best_valid == min(r["valid"] for r in result.history)
     assert result.history[-1]["frames_per_second"] > 0 and result.skipped_batches == 0
+    assert result.history[-1]["valid_accuracy"] > result.history[0]["valid_accuracy"] > 0
 
 
 def test_same_seed_same_parameters(jsb_train):
