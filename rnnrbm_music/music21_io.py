@@ -275,5 +275,6 @@ def write(music, path: str | os.PathLike, **plot_options) -> Path:
         raise ValueError(f"{path}: unknown output kind {suffix!r}; use .mid, .musicxml or .png")
     score = to_stream(music) if isinstance(music, PianoRoll) else music
     path.parent.mkdir(parents=True, exist_ok=True)
-    return Path(score.write(fmt, fp=str(path)))
+    score.write(fmt, fp=str(path))
+    return path
 
