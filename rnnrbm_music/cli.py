@@ -240,9 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep every piece in its own key")
     train.add_argument("--device", default="auto")
     for f in fields(TrainConfig):
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(f.default, bool):
+            train.add_argument(flag, dest=f.name, action="store_const", const=True,
+                               help=f"(default {f.default})")
+            continue
         kind = {"clip_grad": float, "patience": int}.get(f.name, type(f.default))
-        train.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=kind,
-                           help=f"(default {f.default})")
+        train.add_argument(flag, dest=f.name, type=kind, help=f"(default {f.default})")
     train.set_defaults(func=cmd_train)
 
     generate = sub.add_parser("generate", help="compose from scratch")
