@@ -22,6 +22,7 @@ import copy
 import math
 import os
 import time
+from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -61,6 +62,7 @@ class TrainConfig:
     max_nonfinite: int = 20         #: consecutive skipped batches before giving up
     seed: int = 0
     checkpoint_every: int = 0       #: epochs between checkpoints (0: only at the end)
+    keep_checkpoints: bool = False  #: keep each periodic checkpoint as NAME-epochNNNN.safetensors
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -284,7 +286,8 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                 print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(
                     f"{k}={v}" for k, v in summary.items()), flush=True)
             if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
-                save_checkpoint(checkpoint_path)
+                save_checkpoint(_epoch_path(checkpoint_path, epoch + 1)
+                                if config.keep_checkpoints else checkpoint_path)
             if (config.patience is not None and result.best_epoch is not None
                     and epoch + 1 - result.best_epoch >= config.patience):
                 result.stopped_early = True
@@ -299,3 +302,12 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
         model.load_state_dict(best_state)
     save_checkpoint(checkpoint_path)
     return result
+
+
+def _epoch_path(path: str | os.PathLike | None, epoch: int) -> Path | None:
+    """``run.safetensors`` -> ``run-epoch0040.safetensors`` (kept checkpoints, for selecting a
+    model afterwards on another figure, e.g. validation NLL)."""
+    if path is None:
+        return None
+    path = Path(path)
+    return path.with_name(f"{path.stem}-epoch{epoch:04d}{path.suffix}")

@@ -111,3 +111,15 @@ def test_bad_settings_are_refused():
         TrainConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="batch_size must be positive"):
         TrainConfig(batch_size=0)
+
+
+def test_kept_checkpoints_are_named_by_epoch(jsb_train, tmp_path):
+    path = tmp_path / "run.safetensors"
+    train(small_model(), frames(jsb_train)[:10],
+          config=TrainConfig(epochs=3, k=1, batch_size=8, checkpoint_every=1, keep_checkpoints=True),
+          checkpoint_path=path, progress=False)
+    kept = sorted(p.name for p in tmp_path.glob("run-epoch*.safetensors"))
+    assert kept == ["run-epoch0001.safetensors", "run-epoch0002.safetensors",
+                    "run-epoch0003.safetensors"]
+    assert checkpoint.load(tmp_path / kept[1]).config["epochs_trained"] == 2
+    assert checkpoint.load(path).config["epochs_trained"] == 3
