@@ -44,11 +44,6 @@ def visible_probabilities(h: Tensor, W: Tensor, bv: Tensor, temperature: float =
     return torch.sigmoid((h @ W.T + bv) / temperature)
 
 
-def bernoulli(p: Tensor, generator: torch.Generator | None) -> Tensor:
-    """0/1 samples of probabilities ``p`` (as ``rand < p``), in p's dtype."""
-    return _Bernoulli(p.shape, p.dtype, p.device)(p.clone(), generator)
-
-
 class _Bernoulli:
     """Samples ``uniform < p`` into reusable buffers (large CPU allocations page-fault every time).
 
@@ -89,6 +84,13 @@ class _Bernoulli:
         return torch.lt(self.uniform, p, out=self.out)
 
 
+def _flatten(*tensors: Tensor) -> tuple[torch.Size, list[Tensor]]:
+    """Broadcast the leading (batch) dimensions of ``tensors`` together and flatten them:
+    returns the batch shape and each tensor as (batch size, its last dimension)."""
+    batch = torch.broadcast_shapes(*(t.shape[:-1] for t in tensors))
+    return batch, [t.expand(*batch, t.shape[-1]).reshape(-1, t.shape[-1]) for t in tensors]
+
+
 @torch.no_grad()
 def gibbs(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor, k: int,
           generator: torch.Generator | None = None, temperature: float = 1.0,
@@ -109,15 +111,14 @@ def gibbs(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor, k: int,
             [1., 0.]])
     """
     V, H = W.shape
-    batch = torch.broadcast_shapes(v.shape[:-1], bv.shape[:-1], bh.shape[:-1])
+    batch, (v, bv, bh) = _flatten(v, bv, bh)
     n = math.prod(batch)
-    flat = lambda x, d: x.expand(*batch, d).reshape(n, d)  # noqa: E731
-    v, bv, bh = flat(v, V), flat(bv, V), flat(bh, H)
     if temperature != 1.0:
         W, bv, bh = W / temperature, bv / temperature, bh / temperature
     WT = W.T.contiguous()
     if clamp_mask is not None:
-        clamp_mask, clamp_values = flat(clamp_mask, V), flat(clamp_values, V).to(v.dtype)
+        clamp_mask, clamp_values = (c.expand(*batch, V).reshape(n, V)
+                                    for c in (clamp_mask, clamp_values.to(v.dtype)))
         v = torch.where(clamp_mask, clamp_values, v)
     hidden, visible = torch.empty(n, H, dtype=v.dtype, device=v.device), torch.empty_like(v)
     sample_h = _Bernoulli(hidden.shape, v.dtype, v.device, uniform_bits)
@@ -158,11 +159,7 @@ def log_pseudo_likelihood(v: Tensor, W: Tensor, bv: Tensor, bh: Tensor,
     >>> float(log_pseudo_likelihood(v, W, torch.zeros(2), torch.zeros(1)))   # 2 fair coins
     -1.3862943649291992
     """
-    shape = v.shape[:-1]
-    V = v.shape[-1]
-    v2 = v.reshape(-1, V)
-    bv2 = bv.expand(*shape, V).reshape(-1, V)
-    bh2 = bh.expand(*shape, bh.shape[-1]).reshape(-1, bh.shape[-1])
+    shape, (v2, bv2, bh2) = _flatten(v, bv, bh)
     out = torch.empty(v2.shape[0], dtype=v.dtype, device=v.device)
     for start in range(0, v2.shape[0], chunk):
         vs, bvs, bhs = v2[start:start + chunk], bv2[start:start + chunk], bh2[start:start + chunk]
@@ -182,9 +179,7 @@ def exact_log_partition(W: Tensor, bv: Tensor, bh: Tensor, chunk: int = 1 << 14)
     H = W.shape[1]
     if H > 24:
         raise ValueError(f"exact log Z enumerates 2^H hidden states; H = {H} is too many (<= 24)")
-    batch = torch.broadcast_shapes(bv.shape[:-1], bh.shape[:-1])
-    bv = bv.expand(*batch, bv.shape[-1]).reshape(-1, bv.shape[-1])
-    bh = bh.expand(*batch, H).reshape(-1, H)
+    batch, (bv, bh) = _flatten(bv, bh)
     codes = torch.arange(2 ** H, device=W.device)
     parts = []
     for start in range(0, 2 ** H, chunk):
@@ -237,9 +232,7 @@ def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
     buffers.
     """
     V, H = W.shape
-    batch = torch.broadcast_shapes(bv.shape[:-1], bh.shape[:-1])
-    bv = bv.expand(*batch, V).reshape(-1, V)
-    bh = bh.expand(*batch, H).reshape(-1, H)
+    batch, (bv, bh) = _flatten(bv, bh)
     n = bv.shape[0]
     rows = n * n_chains
     if betas is None:
