@@ -64,8 +64,15 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     save_file(tensors, str(partial), metadata=metadata)
+    os.chmod(partial, 0o666 & ~_umask())     # safetensors creates files readable by owner only
     os.replace(partial, path)
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:

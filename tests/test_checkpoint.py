@@ -1,4 +1,6 @@
 import json
+import os
+import stat
 
 import pytest
 import torch
@@ -28,6 +30,15 @@ def test_round_trip_is_bit_exact_and_keeps_config(model, tmp_path):
     assert loaded.config["data"] == {"steps_per_quarter": 2}
     assert loaded.config["epochs_trained"] == 7
     assert loaded.config["model"] == {"n_visible": 88, "n_hidden": 24, "n_recurrent": 10}
+
+
+def test_file_permissions_follow_the_umask_like_any_file_written(model, tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = checkpoint.save(tmp_path / "m.safetensors", model)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_optimizer_state_round_trips(model, tmp_path):

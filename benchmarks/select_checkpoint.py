@@ -1,0 +1,61 @@
+"""Model selection on the validation NLL: which of a run's checkpoints generalizes best.
+
+    python benchmarks/select_checkpoint.py CHECKPOINT [CHECKPOINT ...] --data PICKLE \
+        [--split valid] [--frames 3000] [--name NAME]
+
+The pseudo-likelihood that training monitors does not track the likelihood (see
+docs/benchmarks.md: a run with a better pseudo-NLL had a worse NLL), so the checkpoints that
+`train --keep-checkpoints` leaves are compared here on the NLL itself: AIS (20 chains x 1000
+temperatures, as `rnnrbm-music evaluate`) over the same first FRAMES frames of the validation
+split for every checkpoint, with the same random stream. Prints the table and writes
+benchmarks/results/NAME.json; never looks at the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+from common import report
+
+from rnnrbm_music import Corpus, RnnRbmComposer
+from rnnrbm_music.evaluate import nll
+
+
+def first_frames(rolls: list, frames: int) -> list:
+    """The pieces' frame arrays, in order, cut so that they hold ``frames`` frames in all."""
+    kept, left = [], frames
+    for roll in rolls:
+        if left <= 0:
+            break
+        kept.append(roll.frames[:left])
+        left -= len(kept[-1])
+    return kept
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--split", default="valid", choices=["train", "valid"])
+    parser.add_argument("--frames", type=int, default=3000)
+    parser.add_argument("--name", default="select_checkpoint")
+    args = parser.parse_args()
+    data = first_frames(list(Corpus.from_benchmark(args.data, args.split)), args.frames)
+    rows = []
+    for path in args.checkpoints:
+        model = RnnRbmComposer.load(path, device="cpu").model_
+        started = time.perf_counter()
+        result = nll(model, data, generator=torch.Generator().manual_seed(0))
+        rows.append({"checkpoint": Path(path).name, "valid NLL": result.nll, "std": result.std,
+                     "frames": result.frames, "seconds": time.perf_counter() - started})
+    best = min(rows, key=lambda row: row["valid NLL"])
+    report(args.name, ["checkpoint", "valid NLL", "std", "frames", "seconds"], rows,
+           {"data": Path(args.data).name, "split": args.split, "best": best["checkpoint"]})
+    print(f"best: {best['checkpoint']}")
+
+
+if __name__ == "__main__":
+    main()
