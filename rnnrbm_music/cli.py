@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -16,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from .roll import PianoRoll
+
+#: Exit status of a command ended by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 CORPUS_HELP = ("files, folders or globs of MIDI/MusicXML/ABC/Humdrum; music21:QUERY for "
                "music21's corpus (music21:chorales, music21:bach); or a benchmark .pickle "
@@ -77,7 +81,7 @@ def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> 
     parser.add_argument("--device", default="auto")
 
 
-def cmd_train(args) -> None:
+def cmd_train(args) -> int:
     from .composer import RnnRbmComposer
     from .train import TrainConfig
 
@@ -111,6 +115,7 @@ def cmd_train(args) -> None:
     best = f", best validation {result.best_valid:.4f} at epoch {result.best_epoch}" \
         if result.best_valid is not None else ""
     print(f"{result.epochs_trained} epochs{best}; model written to {args.out}")
+    return INTERRUPTED if result.interrupted else 0
 
 
 def cmd_generate(args) -> None:
@@ -338,16 +343,25 @@ def main(argv: list[str] | None = None) -> int:
     from .music21_io import ReadError
 
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
-        args.func(args)
+        status = args.func(args)
     except (ReadError, CheckpointError, NotFittedError, LiveMidiError, ValueError, OSError,
             TypeError) as error:
         print(f"rnnrbm-music: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rnnrbm-music: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        return INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return status or 0
+
+
+def _terminate_as_interrupt(signum, frame) -> None:
+    """SIGTERM (``kill``, a job scheduler, a closed terminal's session) ends a command as Ctrl+C
+    does: training keeps the model so far, live playing silences every note."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from conftest import JSB
+from rnnrbm_music import checkpoint
 from rnnrbm_music.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,3 +82,19 @@ def test_examples_run_as_they_are(script, args, tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert any(p.suffix == ".mid" for p in tmp_path.iterdir())
+
+
+def test_sigterm_during_training_keeps_the_model_so_far(tmp_path):
+    out = tmp_path / "terminated.safetensors"
+    training = subprocess.Popen(
+        [sys.executable, "-m", "rnnrbm_music.cli", "train", str(JSB), "--epochs", "1000",
+         "--hidden", "8", "--recurrent", "4", "--k", "1", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in training.stdout:        # "training on ...", then a line per epoch
+        if line.startswith("epoch "):
+            break
+    training.terminate()
+    assert training.wait(60) == 130
+    assert "keeping the model so far" in training.stdout.read()
+    trained = checkpoint.load(out).config["epochs_trained"]
+    assert 1 <= trained < 1000
