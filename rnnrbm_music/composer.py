@@ -283,10 +283,12 @@ class RnnRbmComposer:
         """NLL per frame (AIS), expected frame accuracy and pseudo-likelihood on ``corpus``."""
         data = [roll.frames for roll in self._corpus(corpus)]
         model = self._model()
-        generator = torch.Generator(model.W.device).manual_seed(seed)
-        result = nll(model, data, n_chains=n_chains, n_betas=n_betas, generator=generator)
+        def generator() -> torch.Generator:   # one each: every figure reproducible on its own
+            return torch.Generator(model.W.device).manual_seed(seed)
+
+        result = nll(model, data, n_chains=n_chains, n_betas=n_betas, generator=generator())
         return {"nll": result.nll, "nll_std": result.std, "frames": result.frames,
-                "accuracy": frame_accuracy(model, data, samples=samples, generator=generator),
+                "accuracy": frame_accuracy(model, data, samples=samples, generator=generator()),
                 "pseudo_nll": -pseudo_likelihood(model, data),
                 "ais": {"n_chains": n_chains, "n_betas": n_betas, "schedule": result.schedule}}
 

@@ -71,3 +71,15 @@ def test_a_model_that_copies_the_previous_frame():
     model = copy_previous_frame_model()
     result = frame_accuracy(model, [frames], samples=3, k=5, generator=torch.Generator().manual_seed(0))
     assert result == pytest.approx((1 / 3 + 1) / 4)
+
+
+def test_accuracy_chains_start_from_the_previous_true_frame_and_from_silence_per_piece():
+    frames = np.array([[1, 1, 0, 0, 0, 0],
+                       [1, 0, 1, 0, 0, 0],
+                       [1, 0, 1, 0, 0, 0],
+                       [0, 0, 0, 0, 0, 1]], bool)
+    # With k=0 the prediction is the chain's start: the first piece scores as above; the second
+    # (frames 2 and 3) starts again from silence: 0 against frame 2, frame 2 against frame 3: 0.
+    model = RnnRbm(RnnRbmConfig(n_visible=6, n_hidden=3, n_recurrent=4))
+    result = frame_accuracy(model, [frames, frames[2:]], samples=2, k=0)
+    assert result == pytest.approx((1 / 3 + 1) / 6)
