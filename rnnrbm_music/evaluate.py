@@ -128,7 +128,8 @@ def frame_accuracy(model: RnnRbm, sequences: Sequence, samples: int = 10, k: int
     empty frame at a piece's start). A chain from an empty frame does not reach the model's
     distribution in any affordable number of steps on a sharp model: on Nottingham it gave 34 %
     after 25 steps and was still climbing at 1,000 (52 %), while chains from the previous frame
-    give the same 66 % at 25 and at 1,000 steps (docs/benchmarks.md)."""
+    give the same 66 % at 25 and at 1,000 steps, the figure that chains from any start approach
+    after 10,000 (docs/benchmarks.md)."""
     total, count = 0.0, 0
     for padded, mask, bv, bh in _padded_groups(model, sequences, batch=64):
         v, bv, bh = padded[mask], bv[mask], bh[mask]
