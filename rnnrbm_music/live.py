@@ -9,8 +9,9 @@ Frames become note_on / note_off messages by the difference between consecutive 
 frame sent at an absolute deadline on the monotonic clock (no drift, however long it plays).
 Endless playing generates ahead in a producer thread into a bounded queue, so sampling never
 delays a frame. Generation runs on one torch thread: sampling one frame at a time is a chain of
-tiny products, 3-5x faster on one thread than on several, and the other cores stay free for the
-audio server (a JACK server that is late loses MIDI). However playing ends (the music's end,
+tiny products that more threads do not speed up, and that runs 3x slower on two threads than on
+one when another process is busy (benchmarks/generation_speed.py); the other cores stay free for
+the audio server (a JACK server that is late loses MIDI). However playing ends (the music's end,
 ``stop()``, Ctrl+C, an exception, a port that went away) every sounding note is turned off and
 All Notes Off (CC 123) is sent, after MIDI Stop when clock is on.
 """
