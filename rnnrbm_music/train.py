@@ -51,6 +51,8 @@ class TrainConfig:
     lr: float = 0.001
     momentum: float = 0.9           #: for "nesterov"
     weight_decay: float = 0.0
+    dropout: float = 0.0            #: of the RNN state where it sets the RBMs' biases
+    transpose: int = 0              #: shift each subsequence by a random -N..N semitones per epoch
     clip_grad: float | None = None  #: maximum gradient norm
     lr_schedule: str = "constant"   #: "constant", "cosine" (to 0 at the last epoch), "exponential"
     lr_decay: float = 0.98          #: per epoch, for "exponential"
@@ -72,6 +74,10 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "seq_len", "k", "grad_accumulation"):
             if getattr(self, name) < (0 if name == "epochs" else 1):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.transpose < 0:
+            raise ValueError(f"transpose must be 0 or more semitones, got {self.transpose}")
 
 
 @dataclass
@@ -111,6 +117,22 @@ def make_chunks(sequences: Sequence, seq_len: int, device=None) -> tuple[torch.T
     for i, piece in enumerate(pieces):
         chunks[i, :len(piece)] = piece
     return chunks.to(device), lengths.to(device)
+
+
+def transpose_frames(v: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Shift each sequence of ``v`` (B, T, V) up by ``shifts`` (B,) semitones (down if
+    negative); notes shifted past either end of the keyboard are dropped.
+
+    >>> transpose_frames(torch.tensor([[[1., 0, 0, 1]], [[1., 0, 0, 1]]]), torch.tensor([1, -1]))
+    tensor([[[0., 1., 0., 0.]],
+    <BLANKLINE>
+            [[0., 0., 1., 0.]]])
+    """
+    V = v.shape[-1]
+    source = torch.arange(V, device=v.device) - shifts[:, None]          # (B, V): key i <- i - s
+    inside = (source >= 0) & (source < V)
+    gathered = torch.gather(v, 2, source.clamp(0, V - 1)[:, None, :].expand(-1, v.shape[1], -1))
+    return gathered * inside[:, None, :]
 
 
 def _batch_seed(seed: int, stage: int, epoch: int, index: int) -> int:
@@ -238,9 +260,14 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                     mask = positions[:length] < lengths[rows, None]
                     generator = torch.Generator(device).manual_seed(
                         _batch_seed(config.seed, 0, epoch, index))
+                    if config.transpose:
+                        shifts = torch.randint(-config.transpose, config.transpose + 1,
+                                               (len(rows),), generator=generator, device=device)
+                        v = transpose_frames(v, shifts)
                     syncing = (j == config.grad_accumulation - 1 or world == 1)
                     with contextlib.nullcontext() if syncing else module.no_sync():
-                        loss = module(v, mask, config.k, generator) / config.grad_accumulation
+                        loss = module(v, mask, config.k, generator,
+                                      config.dropout) / config.grad_accumulation
                         loss.backward()
                     step_loss += float(loss.detach())
                     frames_seen += int(mask.sum())

@@ -85,3 +85,37 @@ def test_every_method_follows_the_device_of_the_model():
     model = model_with_random_weights(dtype=torch.float32).to("meta")
     frames, state = model.sample(2, k=1, generator=None)
     assert frames.device.type == "meta" and state.device.type == "meta"
+
+
+def test_recurrence_gradients_equal_the_step_by_step_equations():
+    model = model_with_random_weights()
+    v = (torch.rand(3, 9, 88, generator=torch.Generator().manual_seed(8)) < 0.1).double()
+    weights = torch.randn(3, 9, 12, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+
+    def objective(states, last):
+        return (states * weights).sum() + last.square().sum()
+
+    states, last = model.recurrence(v)
+    fused = torch.autograd.grad(objective(states, last), [model.Wvu, model.Wuu, model.bu, model.u0])
+    u, before = model.u0.expand(3, -1), []
+    for t in range(9):
+        before.append(u)
+        u = torch.tanh(model.bu + v[:, t] @ model.Wvu + u @ model.Wuu)
+    by_hand = torch.autograd.grad(objective(torch.stack(before, 1), u),
+                                  [model.Wvu, model.Wuu, model.bu, model.u0])
+    for a, b in zip(fused, by_hand):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_dropout_zeroes_state_units_where_they_set_the_biases():
+    model = model_with_random_weights(dtype=torch.float32)
+    v = (torch.rand(2, 10, 88, generator=torch.Generator().manual_seed(10)) < 0.1).float()
+    generator = torch.Generator().manual_seed(11)
+    states, _ = model.recurrence(v)
+    keep = torch.rand(states.shape, generator=generator) >= 0.4
+    bv, bh = model.frame_biases(states * keep / 0.6)
+    expected = rbm.cd_loss(v.reshape(-1, 88), model.W, bv.reshape(-1, 88), bh.reshape(-1, 20),
+                           3, generator)
+    got = model(v, None, 3, torch.Generator().manual_seed(11), dropout=0.4)
+    assert torch.allclose(got, expected)
+    assert not torch.allclose(got, model(v, None, 3, torch.Generator().manual_seed(11)))

@@ -5,7 +5,7 @@ import torch
 from rnnrbm_music import checkpoint
 from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
 from rnnrbm_music.evaluate import pseudo_likelihood
-from rnnrbm_music.train import TrainConfig, TrainingDiverged, train
+from rnnrbm_music.train import TrainConfig, TrainingDiverged, train, transpose_frames
 
 
 def frames(corpus):
@@ -123,3 +123,29 @@ def test_kept_checkpoints_are_named_by_epoch(jsb_train, tmp_path):
                     "run-epoch0003.safetensors"]
     assert checkpoint.load(tmp_path / kept[1]).config["epochs_trained"] == 2
     assert checkpoint.load(path).config["epochs_trained"] == 3
+
+
+def test_transposition_shifts_notes_and_drops_those_off_the_keyboard():
+    v = torch.zeros(2, 3, 88)
+    v[:, :, [0, 40, 87]] = 1
+    shifted = transpose_frames(v, torch.tensor([2, -1]))
+    assert shifted[0].nonzero()[:, 1].unique().tolist() == [2, 42]        # 87 + 2 is off the top
+    assert shifted[1].nonzero()[:, 1].unique().tolist() == [39, 86]       # 0 - 1 is off the bottom
+
+
+def test_dropout_and_transposition_are_seeded_and_change_training(jsb_train):
+    data = frames(jsb_train)[:20]
+    config = TrainConfig(epochs=2, k=2, batch_size=8, optimizer="adam", lr=0.01, seed=3)
+    augmented = TrainConfig(**{**config.__dict__, "dropout": 0.5, "transpose": 3})
+    plain, a, b = small_model(), small_model(), small_model()
+    for model, settings in ((plain, config), (a, augmented), (b, augmented)):
+        train(model, data, config=settings, progress=False)
+    assert torch.equal(a.W, b.W) and torch.equal(a.Wuv, b.Wuv)
+    assert not torch.allclose(a.W, plain.W) and not torch.allclose(a.Wuv, plain.Wuv)
+
+
+def test_regularization_settings_are_checked():
+    with pytest.raises(ValueError, match="dropout must be in"):
+        TrainConfig(dropout=1.0)
+    with pytest.raises(ValueError, match="transpose must be 0 or more"):
+        TrainConfig(transpose=-2)

@@ -74,13 +74,17 @@ class RnnRbm(nn.Module):
         """
         B, T, _ = v.shape
         u = self.initial_state(B) if state is None else state
-        drive = v @ self.Wvu + self.bu                     # the input part of every step at once
-        before = []
-        for t in range(T):
-            before.append(u)
-            u = torch.tanh(drive[:, t] + u @ self.Wuu)
-        states = torch.stack(before, 1) if before else v.new_zeros(B, 0, u.shape[-1])
-        return states, u
+        if T == 0:
+            return v.new_zeros(B, 0, u.shape[-1]), u
+        # torch's fused Elman RNN (cuDNN on a GPU, one native loop on the CPU) with our
+        # parameters: w_ih = Wvu^T, w_hh = Wuu^T, b_ih = bu, b_hh = 0.
+        start = u[None].contiguous()
+        # cuDNN keeps what its backward pass needs only in training mode: ask for it when the
+        # graph is being recorded.
+        weights = [self.Wvu.T, self.Wuu.T, self.bu, torch.zeros_like(self.bu)]
+        after, last = torch.rnn_tanh(v, start, weights, True, 1, 0.0, torch.is_grad_enabled(),
+                                     False, True)
+        return torch.cat([start[0, :, None], after[:, :-1]], 1), last[0]
 
     def frame_biases(self, states: Tensor) -> tuple[Tensor, Tensor]:
         """bv(t), bh(t) of the RBMs that follow states u(t-1) (..., U)."""
@@ -95,12 +99,19 @@ class RnnRbm(nn.Module):
 
     # --- training --------------------------------------------------------------------------------
     def forward(self, v: Tensor, mask: Tensor | None = None, k: int = 15,
-                generator: torch.Generator | None = None) -> Tensor:
+                generator: torch.Generator | None = None, dropout: float = 0.0) -> Tensor:
         """The CD-k cost of a batch of (padded) sequences ``v`` (B, T, V), averaged over the
         frames where ``mask`` (B, T) is true. Padded frames are left out of the Gibbs chains
         altogether, so padding changes nothing and costs nothing.
+
+        ``dropout`` zeroes that fraction of the RNN state's units where they set the RBMs'
+        biases (not in the recurrence itself: the non-recurrent dropout of Zaremba et al. 2014),
+        the others scaled up to keep the expected biases; drawn from ``generator``.
         """
         states, _ = self.recurrence(v)
+        if dropout:
+            keep = torch.rand(states.shape, generator=generator, device=states.device) >= dropout
+            states = states * keep / (1 - dropout)
         if mask is not None:
             v, states = v[mask], states[mask]
         bv, bh = self.frame_biases(states)
