@@ -18,8 +18,10 @@ from .engine import RnnRbm, rbm
 
 
 def _as_tensors(sequences: Sequence, device) -> list[Tensor]:
-    return [torch.as_tensor(np.asarray(getattr(s, "frames", s)), dtype=torch.float32,
-                            device=device) for s in sequences]
+    """Each sequence (a PianoRoll, an array or a tensor on any device) as a float tensor."""
+    frames = (getattr(s, "frames", s) for s in sequences)
+    return [torch.as_tensor(f if torch.is_tensor(f) else np.asarray(f), dtype=torch.float32,
+                            device=device) for f in frames]
 
 
 @torch.no_grad()

@@ -20,12 +20,18 @@ tutorial (and of the checkpoints).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor, nn
 
 from . import rbm
+
+# cuDNN warns, once per process, that the recurrence's weights are not one flat buffer and are
+# copied into one on every call: they are the tutorial's parameters seen transposed (Wvu^T,
+# Wuu^T), and the copy is a few kilobytes.
+warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
 
 
 @dataclass
@@ -79,11 +85,13 @@ class RnnRbm(nn.Module):
         # torch's fused Elman RNN (cuDNN on a GPU, one native loop on the CPU) with our
         # parameters: w_ih = Wvu^T, w_hh = Wuu^T, b_ih = bu, b_hh = 0.
         start = u[None].contiguous()
-        # cuDNN keeps what its backward pass needs only in training mode: ask for it when the
-        # graph is being recorded.
-        weights = [self.Wvu.T, self.Wuu.T, self.bu, torch.zeros_like(self.bu)]
-        after, last = torch.rnn_tanh(v, start, weights, True, 1, 0.0, torch.is_grad_enabled(),
-                                     False, True)
+        # cuDNN copies the weights into one buffer by views, so they must be contiguous; it
+        # keeps what its backward pass needs only in training mode: ask for it when the graph
+        # is being recorded.
+        weights = [self.Wvu.T.contiguous(), self.Wuu.T.contiguous(), self.bu,
+                   torch.zeros_like(self.bu)]
+        after, last = torch.rnn_tanh(v.contiguous(), start, weights, True, 1, 0.0,
+                                     torch.is_grad_enabled(), False, True)
         return torch.cat([start[0, :, None], after[:, :-1]], 1), last[0]
 
     def frame_biases(self, states: Tensor) -> tuple[Tensor, Tensor]:
