@@ -28,14 +28,14 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
-import torch
 from common import report
-from select_checkpoint import first_frames
+from select_checkpoint import first_frames, score
 
-from rnnrbm_music import Corpus, RnnRbmComposer
-from rnnrbm_music.evaluate import nll
+from rnnrbm_music import Corpus
+from rnnrbm_music.train import TrainConfig
 
 
 def write_variants(grid: list[dict], recipe: dict, out: Path) -> list[tuple[dict, Path]]:
@@ -55,9 +55,6 @@ def write_variants(grid: list[dict], recipe: dict, out: Path) -> list[tuple[dict
 
 
 def _recipe_keys() -> set[str]:
-    from dataclasses import fields
-
-    from rnnrbm_music.train import TrainConfig
     return {f.name for f in fields(TrainConfig)} | {"n_hidden", "n_recurrent", "description"}
 
 
@@ -84,21 +81,6 @@ def train_variant(variant: dict, recipe: Path, data: str, device: str, threads: 
     return {"variant": variant["name"], "status": status, "minutes": minutes}
 
 
-def score(paths: list[Path], frames: list, device: str) -> list[dict]:
-    """Validation NLL of each checkpoint, the same AIS random stream for each."""
-    rows = []
-    for path in paths:
-        model = RnnRbmComposer.load(path, device=device).model_
-        generator = torch.Generator(device).manual_seed(0)
-        # A GPU takes many frames' chains at once; on a CPU smaller batches stay in cache.
-        result = nll(model, frames, generator=generator,
-                     frames_per_batch=1000 if device == "cpu" else 20000)
-        rows.append({"checkpoint": path.name, "valid NLL": result.nll, "std": result.std,
-                     "frames": result.frames})
-        print(f"{path.name}: {result.nll:.3f}", flush=True)
-    return rows
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("grid")
@@ -123,8 +105,7 @@ def main() -> None:
         runs = list(pool.map(lambda v: train_variant(*v, args.data, args.device, args.threads,
                                                      deadline),
                              variants))
-    valid = list(Corpus.from_benchmark(args.data, "valid"))
-    frames = first_frames(valid, args.frames) if args.frames else [roll.frames for roll in valid]
+    frames = first_frames(list(Corpus.from_benchmark(args.data, "valid")), args.frames)
     checkpoints = sorted(p for variant, _ in variants
                          for p in out.glob(f"{variant['name']}-epoch*.safetensors"))
     rows = score(checkpoints, frames, args.eval_device)
