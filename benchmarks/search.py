@@ -32,7 +32,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from common import report
-from select_checkpoint import first_frames, score
+from select_checkpoint import first_frames, score, training_frames
 
 from rnnrbm_music import Corpus
 from rnnrbm_music.train import TrainConfig
@@ -108,7 +108,7 @@ def main() -> None:
     frames = first_frames(list(Corpus.from_benchmark(args.data, "valid")), args.frames)
     checkpoints = sorted(p for variant, _ in variants
                          for p in out.glob(f"{variant['name']}-epoch*.safetensors"))
-    rows = score(checkpoints, frames, args.eval_device)
+    rows = score(checkpoints, frames, args.eval_device, training_frames(args.data))
     if not rows:
         raise SystemExit("no checkpoint was kept: train longer or checkpoint more often")
     best = min(rows, key=lambda row: row["valid NLL"])

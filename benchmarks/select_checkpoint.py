@@ -5,10 +5,11 @@
 
 The pseudo-likelihood that training monitors does not track the likelihood (see
 docs/benchmarks.md: a run with a better pseudo-NLL had a worse NLL), so the checkpoints that
-`train --keep-checkpoints` leaves are compared here on the NLL itself: AIS (20 chains x 1000
-temperatures, as `rnnrbm-music evaluate`) over the same first FRAMES frames of the validation
-split for every checkpoint, with the same random stream. Prints the table and writes
-benchmarks/results/NAME.json; never looks at the test split.
+`train --keep-checkpoints` leaves are compared here on the NLL itself, estimated as
+`rnnrbm-music evaluate --known train` does (the distinct frames of the training and validation
+splits summed exactly, AIS with 20 chains x 1000 temperatures for the rest) over the same first
+FRAMES frames of the validation split for every checkpoint, with the same random stream.
+Prints the table and writes benchmarks/results/NAME.json; never looks at the test split.
 """
 
 from __future__ import annotations
@@ -38,15 +39,21 @@ def first_frames(rolls: list, frames: int) -> list:
     return kept
 
 
-def score(paths: list, frames: list, device: str = "cpu") -> list[dict]:
-    """Validation NLL of each checkpoint, the same AIS random stream for each."""
+def training_frames(pickle: str) -> list:
+    """The frame arrays of a benchmark's training split: the known frames of the estimate."""
+    return [roll.frames for roll in Corpus.from_benchmark(pickle, "train")]
+
+
+def score(paths: list, frames: list, device: str = "cpu", known: list = ()) -> list[dict]:
+    """Validation NLL of each checkpoint, the same AIS random stream for each; the distinct
+    frames of ``frames`` and ``known`` are summed exactly (``rnnrbm_music.evaluate.nll``)."""
     rows = []
     for path in paths:
         model = RnnRbmComposer.load(path, device=device).model_
         started = time.perf_counter()
         # A GPU takes many frames' chains at once; on a CPU smaller batches stay in cache.
         result = nll(model, frames, generator=torch.Generator(device).manual_seed(0),
-                     frames_per_batch=1000 if device == "cpu" else 20000)
+                     frames_per_batch=1000 if device == "cpu" else 20000, known=known)
         rows.append({"checkpoint": Path(path).name, "valid NLL": result.nll, "std": result.std,
                      "frames": result.frames, "seconds": time.perf_counter() - started})
         print(f"{Path(path).name}: {result.nll:.3f}", flush=True)
@@ -63,7 +70,7 @@ def main() -> None:
     parser.add_argument("--name", default="select_checkpoint")
     args = parser.parse_args()
     data = first_frames(list(Corpus.from_benchmark(args.data, args.split)), args.frames)
-    rows = score(args.checkpoints, data, args.device)
+    rows = score(args.checkpoints, data, args.device, training_frames(args.data))
     best = min(rows, key=lambda row: row["valid NLL"])
     report(args.name, ["checkpoint", "valid NLL", "std", "frames", "seconds"], rows,
            {"data": Path(args.data).name, "split": args.split, "best": best["checkpoint"]})

@@ -41,9 +41,10 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
                  "--k", "1", "--out", str(model)]) == 0
     report = tmp_path / "figures.json"
     assert main(["evaluate", str(model), "--data", str(JSB), "--split", "valid", "--chains", "4",
-                 "--betas", "20", "--samples", "1", "--json", str(report)]) == 0
+                 "--betas", "20", "--known", "train", "--json", str(report)]) == 0
     figures = json.loads(report.read_text())
-    assert figures["frames"] > 3000 and figures["split"] == "valid"
+    assert figures["frames"] > 3000 and figures["split"] == "valid" and figures["known"] == "train"
+    assert figures["known_frames"] > 2000     # JSB's training and validation frames
     assert "NLL per frame" in capsys.readouterr().out
 
 

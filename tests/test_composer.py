@@ -114,7 +114,7 @@ def test_evaluate_reports_the_figures(jsb_valid):
     from rnnrbm_music.evaluate import frame_rbms
     composer = RnnRbmComposer(n_hidden=8, n_recurrent=4, steps_per_quarter=1, epochs=3, k=1,
                               lr=0.01, seed=0).fit(jsb_valid[:10], progress=False)
-    figures = composer.evaluate(jsb_valid[:3], n_chains=10, n_betas=200, samples=2)
+    figures = composer.evaluate(jsb_valid[:3], n_chains=10, n_betas=200, known=jsb_valid[3:6])
     frames = [r.frames for r in jsb_valid[:3]]
     exact, count = 0.0, 0
     model = composer.model_
@@ -126,3 +126,4 @@ def test_evaluate_reports_the_figures(jsb_valid):
     assert figures["frames"] == count
     assert abs(figures["nll"] - exact / count) < 0.05
     assert 0 <= figures["accuracy"] <= 1 and figures["pseudo_nll"] > 0
+    assert figures["known_frames"] > 0 and 0 < figures["known_share"] <= 1

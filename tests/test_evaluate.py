@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -67,19 +68,57 @@ def test_a_model_that_copies_the_previous_frame():
                        [0, 0, 0, 0, 0, 1]], bool)
     # Predictions: silence, frame 0, frame 1, frame 2. By hand:
     # t=0: TP 0, FN 2 -> 0; t=1: TP 1 (0), FP 1 (1), FN 1 (2) -> 1/3; t=2: TP 2 -> 1;
-    # t=3: TP 0, FP 2, FN 1 -> 0. Mean over frames: (0 + 1/3 + 1 + 0) / 4.
+    # t=3: TP 0, FP 2, FN 1 -> 0. Mean over frames: (0 + 1/3 + 1 + 0) / 4. Silence, the first
+    # prediction, is not one of the piece's frames: AIS's chains must find it.
     model = copy_previous_frame_model()
-    result = frame_accuracy(model, [frames], samples=3, k=5, generator=torch.Generator().manual_seed(0))
+    result = frame_accuracy(model, [frames], samples=3, n_betas=50,
+                            generator=torch.Generator().manual_seed(0))
     assert result == pytest.approx((1 / 3 + 1) / 4)
+    # The first frame's mass is all on silence, found by AIS; the others' on known frames.
+    share = nll(model, [frames], n_chains=3, n_betas=50).known_share
+    assert share == pytest.approx(3 / 4, abs=1e-6)
 
 
-def test_accuracy_chains_start_from_the_previous_true_frame_and_from_silence_per_piece():
-    frames = np.array([[1, 1, 0, 0, 0, 0],
-                       [1, 0, 1, 0, 0, 0],
-                       [1, 0, 1, 0, 0, 0],
-                       [0, 0, 0, 0, 0, 1]], bool)
-    # With k=0 the prediction is the chain's start: the first piece scores as above; the second
-    # (frames 2 and 3) starts again from silence: 0 against frame 2, frame 2 against frame 3: 0.
-    model = RnnRbm(RnnRbmConfig(n_visible=6, n_hidden=3, n_recurrent=4))
-    result = frame_accuracy(model, [frames, frames[2:]], samples=2, k=0)
-    assert result == pytest.approx((1 / 3 + 1) / 6)
+def small_visible_model(V=10) -> RnnRbm:
+    torch.manual_seed(3)
+    model = RnnRbm(RnnRbmConfig(n_visible=V, n_hidden=6, n_recurrent=5))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 1.5)
+    return model
+
+
+def exact_figures(model, sequences) -> tuple[float, float]:
+    """NLL and expected accuracy by enumerating all 2^V frames of each frame's RBM."""
+    V = model.W.shape[0]
+    every = torch.tensor(list(itertools.product([0., 1.], repeat=V)))
+    total_nll, total_accuracy, count = 0.0, 0.0, 0
+    for v, bv, bh in frame_rbms(model, sequences):
+        minus_f = -rbm.free_energy(every[None], model.W.detach(), bv[:, None], bh[:, None]).double()
+        log_z = torch.logsumexp(minus_f, -1)
+        p = torch.exp(minus_f - log_z[:, None])
+        total_nll += float((rbm.free_energy(v, model.W.detach(), bv, bh) + log_z).sum())
+        total_accuracy += float((p * accuracy(every[None], v[:, None])).sum())
+        count += len(v)
+    return total_nll / count, total_accuracy / count
+
+
+def test_nll_and_accuracy_against_enumeration_of_every_frame():
+    model = small_visible_model()
+    g = torch.Generator().manual_seed(0)
+    sequences = [(torch.rand(30, 10, generator=g) < 0.3).numpy(),
+                 (torch.rand(12, 10, generator=g) < 0.5).numpy()]
+    exact_nll, exact_accuracy = exact_figures(model, sequences)
+    # Every frame known: the sum is exact and AIS has nothing left to add.
+    every = np.array(list(itertools.product([0, 1], repeat=10)))
+    result = nll(model, sequences, n_chains=5, n_betas=20, known=[every])
+    assert result.known_frames == 1024 and result.known_share == pytest.approx(1)
+    assert result.nll == pytest.approx(exact_nll, abs=1e-5)
+    assert result.accuracy == pytest.approx(exact_accuracy, abs=1e-5)
+    # Only the pieces' own frames known: AIS estimates the rest, within its spread.
+    result = nll(model, sequences, n_chains=200, n_betas=300, generator=g)
+    assert result.known_frames < 42 and result.known_share < 0.5
+    assert result.nll == pytest.approx(exact_nll, abs=max(0.02, 3 * result.std))
+    assert result.accuracy == pytest.approx(exact_accuracy, abs=0.01)
+    # Nothing but the known frames: a lower bound on every frame's Z, so on the NLL.
+    assert nll(model, sequences, n_chains=0).nll < exact_nll

@@ -121,3 +121,51 @@ def test_ais_schedules():
     assert betas[0] == 0 and betas[-1] == 1 and bool((betas.diff() > 0).all())
     with pytest.raises(ValueError, match="unknown AIS schedule"):
         rbm.ais_betas(10, "geometric")
+
+
+def test_known_frames_rescue_log_z_where_ais_misses_every_mode():
+    """Eight hidden units, each a three-note chord that its unit turns on: the mass sits on the
+    2^8 unions of the chords, which AIS's chains (from the everything-off base) never reach."""
+    g = torch.Generator().manual_seed(0)
+    V, H = 88, 8
+    chords = torch.zeros(H, V)
+    for j in range(H):
+        chords[j, torch.randperm(V, generator=g)[:3]] = 1
+    W = chords.T * 24.0
+    bv = torch.full((4, V), -12.0)
+    bh = torch.full((4, H), -30.0) + torch.randn(4, H, generator=g) * 2
+    exact = rbm.exact_log_partition(W.double(), bv.double(), bh.double())
+    unions = (all_states(H, torch.float32) @ chords).clamp(max=1)
+    ais = rbm.ais_log_partition(W, bv, bh, n_chains=20, n_betas=100, generator=g)
+    assert bool(((exact - ais.log_z) > 50).all())                 # AIS alone: off by ~100 nats
+    estimate = rbm.log_partition(W, bv, bh, unions, n_chains=20, n_betas=100, generator=g)
+    assert (estimate.log_z - exact).abs().max() < 1e-3
+    assert bool((estimate.known_share > 0.999).all())
+
+
+def test_log_partition_with_known_frames_matches_exact_log_z():
+    g = torch.Generator().manual_seed(4)
+    V, H = 88, 12
+    W = torch.randn(V, H, generator=g) * 0.3
+    bv = torch.randn(8, V, generator=g) - 2.0
+    bh = torch.randn(8, H, generator=g)
+    exact = rbm.exact_log_partition(W.double(), bv.double(), bh.double())
+    known = (torch.rand(300, V, generator=g) < 0.1).float()
+    lower = torch.logsumexp(-rbm.free_energies(known, W, bv, bh).double(), -1)
+    only_known = rbm.log_partition(W, bv, bh, known, n_chains=0)
+    assert torch.allclose(only_known.log_z, lower) and bool((lower < exact).all())
+    estimate = rbm.log_partition(W, bv, bh, known, n_chains=100, n_betas=1000, generator=g)
+    assert (estimate.log_z - exact).abs().max() < 0.05
+    assert bool((estimate.log_z >= lower).all())
+    # The expectation of 1 is 1; of "is a known frame", the known frames' share.
+    ones_known, ones_sampled = torch.ones(8, 300), torch.ones(8, 100)
+    assert torch.allclose(estimate.expectation(ones_known, ones_sampled), torch.ones(8, dtype=torch.float64))
+    assert torch.allclose(estimate.expectation(ones_known, 0 * ones_sampled), estimate.known_share)
+
+
+def test_free_energies_of_many_frames_under_many_rbms(tiny):
+    W, bv, bh = tiny
+    frames = all_states(5)
+    bvs, bhs = torch.stack([bv, -bv, 2 * bv]), torch.stack([bh, bh, -bh])
+    expected = rbm.free_energy(frames[None], W, bvs[:, None], bhs[:, None])
+    assert torch.allclose(rbm.free_energies(frames, W, bvs, bhs, max_elements=7), expected)
