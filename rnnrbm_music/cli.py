@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split-seed", type=int, default=0,
                           help="the seed of that split (the training seed)")
     evaluate.add_argument("--chains", type=int, default=20,
-                          help="AIS chains per frame (default 20: see benchmarks/ais_accuracy.py)")
+                          help="AIS chains per frame (default 20: see benchmarks/nll_accuracy.py)")
     evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
     evaluate.add_argument("--known", metavar="SPLIT",
                           help="also sum this split's distinct frames exactly in every frame's "
