@@ -153,10 +153,11 @@ def cmd_harmonize(args) -> None:
 def cmd_evaluate(args) -> None:
     composer = _load_composer(args.model, args.device)
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
-    if args.valid_fraction:   # the same hold-out as `train --valid-fraction` with that seed
-        corpus = corpus.split(args.valid_fraction, args.split_seed)[1]
     known = None
-    if args.known:   # e.g. the training split of the same benchmark pickles
+    if args.valid_fraction:   # the same hold-out as `train --valid-fraction` with that seed
+        training, corpus = corpus.split(args.valid_fraction, args.split_seed)
+        known = training if args.known else None
+    elif args.known:   # e.g. the training split of the same benchmark pickles
         known = _corpus(args.data, args.known, composer.steps_per_quarter, composer.normalize_key)
     figures = composer.evaluate(corpus, n_chains=args.chains, n_betas=args.betas,
                                 seed=args.seed, known=known)
@@ -291,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
     evaluate.add_argument("--known", metavar="SPLIT",
                           help="also sum this split's distinct frames exactly in every frame's "
-                               "partition function (benchmark pickles: --known train; "
-                               "default: those of the evaluated pieces only)")
+                               "partition function (benchmark pickles: --known train; with "
+                               "--valid-fraction any value means the pieces trained on; default: "
+                               "the evaluated pieces' frames only)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--json", help="also write the figures and settings to this file")
     evaluate.add_argument("--device", default="auto")

@@ -45,6 +45,15 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
     figures = json.loads(report.read_text())
     assert figures["frames"] > 3000 and figures["split"] == "valid" and figures["known"] == "train"
     assert figures["known_frames"] > 2000     # JSB's training and validation frames
+    # A hold-out: --known adds the pieces trained on to the evaluated ones' frames.
+    held_out = []
+    for known in ([], ["--known", "train"]):
+        assert main(["evaluate", str(model), "--data", str(JSB), "--split", "valid",
+                     "--valid-fraction", "0.5", "--chains", "2", "--betas", "10", *known,
+                     "--json", str(report)]) == 0
+        held_out.append(json.loads(report.read_text()))
+    assert held_out[0]["frames"] == held_out[1]["frames"] < figures["frames"]
+    assert held_out[0]["known_frames"] < held_out[1]["known_frames"] < figures["known_frames"]
     assert "NLL per frame" in capsys.readouterr().out
 
 
