@@ -29,13 +29,6 @@ def frame_rbms(model: RnnRbm, sequences: Sequence, batch: int = 64
                ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
     """(frames, bv, bh) of every real frame, in groups of up to ``batch`` sequences: each frame
     with the biases of its RBM given the true history. Accepts PianoRolls or (T, V) arrays."""
-    for padded, mask, bv, bh in _padded_groups(model, sequences, batch):
-        yield padded[mask], bv[mask], bh[mask]
-
-
-def _padded_groups(model: RnnRbm, sequences: Sequence, batch: int
-                   ) -> Iterator[tuple[Tensor, Tensor, Tensor, Tensor]]:
-    """(padded frames, mask of real frames, bv, bh) for groups of up to ``batch`` sequences."""
     seqs = [s for s in _as_tensors(sequences, model.W.device) if len(s)]
     for start in range(0, len(seqs), batch):
         group = seqs[start:start + batch]
@@ -44,7 +37,7 @@ def _padded_groups(model: RnnRbm, sequences: Sequence, batch: int
         mask = torch.nn.utils.rnn.pad_sequence(
             [torch.ones(len(s), dtype=torch.bool, device=padded.device) for s in group],
             batch_first=True)
-        yield padded, mask, bv, bh
+        yield padded[mask], bv[mask], bh[mask]
 
 
 @torch.no_grad()
