@@ -158,7 +158,7 @@ def frame_accuracy(model: RnnRbm, sequences: Sequence, samples: int = 20, n_beta
     (the distinct frames of ``sequences`` and ``known`` exactly, ``samples`` AIS chains per
     frame for the rest; ``samples=0`` sums the known frames alone, a cheap approximation).
 
-    Gibbs chains do not sample these distributions: on Nottingham, chains started from the
+    Gibbs chains do not sample these distributions: on the Nottingham v3 model, chains from the
     previous frame still returned it in 96 % of the draws after 25 steps and 57 % after 5,000,
     where the model gives it about 37 % (docs/benchmarks.md)."""
     return nll(model, sequences, samples, n_betas, generator=generator, known=known).accuracy
