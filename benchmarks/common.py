@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import resource
@@ -46,3 +47,23 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
     return "" if value is None else str(value)
+
+
+def model_split_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of the scripts that study one model on a benchmark split: MODEL, --data
+    (default Nottingham), --split (default valid)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("model")
+    parser.add_argument("--data", default=str(DATA / "benchmarks" / "nottingham.pickle"))
+    parser.add_argument("--split", default="valid")
+    return parser
+
+
+def known_frames(pickle: str, frames: torch.Tensor) -> torch.Tensor:
+    """The distinct frames of a benchmark's training split and of ``frames``: what
+    `rnnrbm-music evaluate --known train` sums exactly."""
+    from rnnrbm_music import Corpus
+    from rnnrbm_music.evaluate import distinct_frames
+
+    training = [roll.frames for roll in Corpus.from_benchmark(pickle, "train")]
+    return torch.unique(torch.cat([distinct_frames(training), frames]), dim=0)

@@ -10,25 +10,21 @@ benchmarks/results/gibbs_mixing_NAME.json.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
-from common import DATA, report
+from common import known_frames, model_split_parser, report
 
 from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.engine import rbm
-from rnnrbm_music.evaluate import accuracy, distinct_frames, frame_rbms, pairwise_accuracy
+from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
 
 STEPS = [25, 100, 1000, 5000]
 CHAINS = 10
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model")
-    parser.add_argument("--data", default=str(DATA / "benchmarks" / "nottingham.pickle"))
-    parser.add_argument("--split", default="valid")
+    parser = model_split_parser(__doc__)
     parser.add_argument("--pieces", type=int, default=8)
     args = parser.parse_args()
     model = RnnRbmComposer.load(args.model, device="cpu").model_
@@ -48,8 +44,7 @@ def main() -> None:
             rows.append({"sampler": f"Gibbs from the {start_name}", "steps": k,
                          "P(previous frame)": float((x == previous).all(-1).float().mean()),
                          "accuracy": float(accuracy(x, v).mean())})
-    training = [roll.frames for roll in Corpus.from_benchmark(args.data, "train")]
-    known = torch.unique(torch.cat([distinct_frames(training), v]), dim=0)
+    known = known_frames(args.data, v)
     states = rbm.log_partition(W, bv, bh, known, 20, 1000, generator=g)
     is_previous_known = (known[None] == previous[:, None]).all(-1).double()
     is_previous_sampled = (states.samples == previous[:, None]).all(-1).double()

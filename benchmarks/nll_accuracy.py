@@ -15,16 +15,15 @@ the chains) and the seconds; writes benchmarks/results/nll_accuracy_NAME.json.
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import torch
-from common import DATA, report
+from common import known_frames, model_split_parser, report
 
 from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.engine import rbm
-from rnnrbm_music.evaluate import accuracy, distinct_frames, frame_rbms, pairwise_accuracy
+from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
 
 BETAS = [100, 300, 1000, 3000]
 CHAINS = 20
@@ -32,17 +31,13 @@ REFERENCE_BETAS = 10000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model")
-    parser.add_argument("--data", default=str(DATA / "benchmarks" / "nottingham.pickle"))
-    parser.add_argument("--split", default="valid")
+    parser = model_split_parser(__doc__)
     parser.add_argument("--frames", type=int, default=1500)
     args = parser.parse_args()
     model = RnnRbmComposer.load(args.model, device="cpu").model_
     data = [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)]
     v, bv, bh = (torch.cat(parts)[: args.frames] for parts in zip(*frame_rbms(model, data)))
-    training = [roll.frames for roll in Corpus.from_benchmark(args.data, "train")]
-    known = torch.unique(torch.cat([distinct_frames(training), v]), dim=0)
+    known = known_frames(args.data, v)
     nothing = known[:0]
     W = model.W.detach()
     free = rbm.free_energy(v, W, bv, bh).double()
