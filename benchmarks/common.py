@@ -39,7 +39,7 @@ def report(name: str, columns: list[str], rows: list[dict], extra: dict | None =
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps({"machine": machine(), "rows": rows, **(extra or {})}, indent=2) + "\n")
-    print(f"\nwritten: {out.relative_to(ROOT)}")
+    print(f"\nwritten: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     return out
 
 

@@ -3,7 +3,7 @@ every kept checkpoint of every variant on the validation split.
 
     python benchmarks/search.py GRID.json --data PICKLE --recipe RECIPE.json --out DIR \
         [--workers 2] [--threads 1] [--device cpu] [--eval-device cpu] [--frames 0] \
-        [--time-limit MINUTES] [--name NAME]
+        [--chains 20] [--time-limit MINUTES] [--name NAME]
 
 GRID.json is a list of variants, each a name and the settings it changes in the recipe (any key
 of a recipe: ``TrainConfig``'s fields, ``n_hidden``, ``n_recurrent``), optionally a ``device``::
@@ -13,8 +13,9 @@ of a recipe: ``TrainConfig``'s fields, ``n_hidden``, ``n_recurrent``), optionall
 Each variant's recipe is written to DIR/NAME.json and trained there by ``rnnrbm-music train``
 (one process per variant, ``--workers`` at a time, each on ``--threads`` torch threads), keeping
 a checkpoint every ``checkpoint_every`` epochs. Then every checkpoint is scored by the NLL on
-the validation split's first ``--frames`` frames (0: all of them; AIS with 20 chains x 1000
-temperatures, the same random stream for each). Prints the table, writes
+the validation split's first ``--frames`` frames (0: all of them; AIS with ``--chains`` chains
+x 1000 temperatures, the same random stream for each; ``--chains 0``: the known frames alone, the
+lower bound that takes about a minute per checkpoint on all of Nottingham's). Prints the table, writes
 benchmarks/results/NAME.json; never looks at the test split.
 """
 
@@ -92,6 +93,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="default training device")
     parser.add_argument("--eval-device", default="cpu")
     parser.add_argument("--frames", type=int, default=0, help="validation frames (0: all)")
+    parser.add_argument("--chains", type=int, default=20,
+                        help="AIS chains per frame; 0: the known frames alone, a certain lower "
+                             "bound (select_checkpoint.py --chains)")
     parser.add_argument("--name", default="search")
     parser.add_argument("--time-limit", type=float,
                         help="minutes after which unfinished trainings are stopped (they keep "
@@ -108,7 +112,7 @@ def main() -> None:
     frames = first_frames(list(Corpus.from_benchmark(args.data, "valid")), args.frames)
     checkpoints = sorted(p for variant, _ in variants
                          for p in out.glob(f"{variant['name']}-epoch*.safetensors"))
-    rows = score(checkpoints, frames, args.eval_device, training_frames(args.data))
+    rows = score(checkpoints, frames, args.eval_device, training_frames(args.data), args.chains)
     if not rows:
         raise SystemExit("no checkpoint was kept: train longer or checkpoint more often")
     best = min(rows, key=lambda row: row["valid NLL"])

@@ -114,7 +114,8 @@ def cmd_train(args) -> int:
     composer.save(args.out)
     best = f", best validation {result.best_valid:.4f} at epoch {result.best_epoch}" \
         if result.best_valid is not None else ""
-    print(f"{result.epochs_trained} epochs{best}; model written to {args.out}")
+    print(f"{result.epochs_trained} epochs{best}; the model of epoch {result.model_epoch} "
+          f"written to {args.out}")
     return INTERRUPTED if result.interrupted else 0
 
 
@@ -257,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
             train.add_argument(flag, dest=f.name, action="store_const", const=True,
                                help=f"(default {f.default})")
             continue
-        kind = {"clip_grad": float, "patience": int}.get(f.name, type(f.default))
+        kind = {"clip_grad": float, "patience": int, "decay_epochs": int}.get(f.name, type(f.default))
         train.add_argument(flag, dest=f.name, type=kind, help=f"(default {f.default})")
     train.set_defaults(func=cmd_train)
 

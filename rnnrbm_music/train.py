@@ -56,6 +56,7 @@ class TrainConfig:
     clip_grad: float | None = None  #: maximum gradient norm
     lr_schedule: str = "constant"   #: "constant", "cosine" (to 0 at the last epoch), "exponential"
     lr_decay: float = 0.98          #: per epoch, for "exponential"
+    decay_epochs: int | None = None  #: "cosine" over the last N epochs only, constant before
     pretrain_epochs: int = 0        #: plain-RBM pretraining of W, bv, bh on shuffled frames
     pretrain_lr: float = 0.01
     patience: int | None = None     #: stop after this many epochs without a better validation
@@ -78,6 +79,10 @@ class TrainConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.transpose < 0:
             raise ValueError(f"transpose must be 0 or more semitones, got {self.transpose}")
+        if self.decay_epochs is not None and (self.lr_schedule != "cosine"
+                                              or not 1 <= self.decay_epochs <= self.epochs):
+            raise ValueError(f"decay_epochs ({self.decay_epochs}) needs lr_schedule 'cosine' "
+                             f"and 1 to epochs ({self.epochs})")
 
 
 @dataclass
@@ -88,6 +93,7 @@ class TrainResult:
     epochs_trained: int = 0
     best_valid: float | None = None
     best_epoch: int | None = None
+    model_epoch: int = 0            #: the epoch whose weights the model holds at the end
     skipped_batches: int = 0
     interrupted: bool = False
     stopped_early: bool = False
@@ -149,8 +155,18 @@ def _make_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def _learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of ``epoch`` (from 0). "cosine" with ``decay_epochs`` holds ``lr``, then
+    falls to 0 at the last epoch over the last ``decay_epochs``, as a warmup-stable-decay
+    schedule does without the warmup.
+
+    >>> config = TrainConfig(epochs=10, lr=0.01, lr_schedule="cosine", decay_epochs=4)
+    >>> [round(_learning_rate(config, epoch), 4) for epoch in (0, 5, 6, 7, 8, 9)]
+    [0.01, 0.01, 0.01, 0.0085, 0.005, 0.0015]
+    """
     if config.lr_schedule == "cosine":
-        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(config.epochs, 1)))
+        decay = config.decay_epochs or config.epochs
+        into = max(epoch - (config.epochs - decay), 0)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * into / max(decay, 1)))
     if config.lr_schedule == "exponential":
         return config.lr * config.lr_decay ** epoch
     return config.lr
@@ -214,6 +230,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
         model.load_state_dict(saved.model.state_dict())
         checkpoint.restore_optimizer(optimizer, model, saved.optimizer_state)
         start_epoch = result.epochs_trained = int(saved.config.get("epochs_trained", 0))
+        result.model_epoch = int(saved.config.get("model_epoch", start_epoch))
         result.history = list(saved.config.get("history", []))
         result.best_valid = saved.config.get("best_valid")
         result.best_epoch = saved.config.get("best_epoch")
@@ -236,6 +253,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                                           "epochs_trained": result.epochs_trained,
                                           "best_valid": result.best_valid,
                                           "best_epoch": result.best_epoch,
+                                          "model_epoch": result.model_epoch,
                                           "history": result.history}, optimizer)
 
     bar = tqdm(range(start_epoch, config.epochs), desc="training", unit="epoch",
@@ -304,7 +322,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                     result.best_valid, result.best_epoch = record["valid"], epoch + 1
                     best_state = copy.deepcopy(model.state_dict())
             result.history.append(record)
-            result.epochs_trained = epoch + 1
+            result.epochs_trained = result.model_epoch = epoch + 1
             summary = {k: f"{v:.4g}" for k, v in record.items()
                        if k in ("loss", "valid", "valid_accuracy") and v is not None}
             bar.set_postfix(summary)
@@ -324,8 +342,11 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
             print(f"\ninterrupted after {result.epochs_trained} epoch(s); keeping the model so far")
     finally:
         bar.close()
+    # The best validation epoch of this run is restored; one from before a resume is not in
+    # memory any more, so the model then keeps the last epoch's weights.
     if best_state is not None:
         model.load_state_dict(best_state)
+        result.model_epoch = result.best_epoch
     save_checkpoint(checkpoint_path)
     return result
 

@@ -58,7 +58,7 @@ def test_checkpoint_resume_continues_exactly(jsb_train, tmp_path):
     resumed = small_model(seed=99)
     result = train(resumed, data, config=config, resume_from=path, checkpoint_path=path,
                    progress=False)
-    assert result.epochs_trained == 3 and len(result.history) == 3
+    assert result.epochs_trained == 3 and len(result.history) == 3 and result.model_epoch == 3
     for (name, x), (_, y) in zip(straight.named_parameters(), resumed.named_parameters()):
         assert torch.allclose(x, y, atol=1e-6), name
 
@@ -71,6 +71,7 @@ def test_early_stopping_restores_the_best_model(jsb_train, jsb_valid):
                    TrainConfig(epochs=30, k=1, batch_size=8, optimizer="adam", lr=0.3, patience=2),
                    progress=False)
     assert result.stopped_early and result.epochs_trained < 30
+    assert result.model_epoch == result.best_epoch < result.epochs_trained
     assert -pseudo_likelihood(model, valid) == pytest.approx(result.best_valid)
 
 
@@ -111,6 +112,10 @@ def test_bad_settings_are_refused():
         TrainConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="batch_size must be positive"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="decay_epochs .* needs lr_schedule 'cosine'"):
+        TrainConfig(decay_epochs=10)
+    with pytest.raises(ValueError, match="decay_epochs"):
+        TrainConfig(epochs=20, lr_schedule="cosine", decay_epochs=30)
 
 
 def test_kept_checkpoints_are_named_by_epoch(jsb_train, tmp_path):
