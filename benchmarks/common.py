@@ -59,6 +59,15 @@ def model_split_parser(doc: str) -> argparse.ArgumentParser:
     return parser
 
 
+def model_and_split(args: argparse.Namespace) -> tuple:
+    """The model of ``args.model`` (on the CPU) and the frame arrays of each piece of the split
+    that ``model_split_parser``'s arguments name."""
+    from rnnrbm_music import Corpus, RnnRbmComposer
+
+    model = RnnRbmComposer.load(args.model, device="cpu").model_
+    return model, [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)]
+
+
 def known_frames(pickle: str, frames: torch.Tensor) -> torch.Tensor:
     """The distinct frames of a benchmark's training split and of ``frames``: what
     `rnnrbm-music evaluate --known train` sums exactly."""

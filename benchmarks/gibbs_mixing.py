@@ -13,9 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from common import known_frames, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report
 
-from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.engine import rbm
 from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
 
@@ -27,8 +26,8 @@ def main() -> None:
     parser = model_split_parser(__doc__)
     parser.add_argument("--pieces", type=int, default=8)
     args = parser.parse_args()
-    model = RnnRbmComposer.load(args.model, device="cpu").model_
-    pieces = [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)][: args.pieces]
+    model, pieces = model_and_split(args)
+    pieces = pieces[: args.pieces]
     v, bv, bh = (torch.cat(parts) for parts in zip(*frame_rbms(model, pieces, batch=len(pieces))))
     previous = torch.cat([torch.cat([torch.zeros_like(p[:1]), p[:-1]])
                           for p in (torch.as_tensor(p, dtype=torch.float32) for p in pieces)])

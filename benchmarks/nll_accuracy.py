@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import torch
-from common import known_frames, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report
 
-from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.engine import rbm
 from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
 
@@ -34,8 +33,7 @@ def main() -> None:
     parser = model_split_parser(__doc__)
     parser.add_argument("--frames", type=int, default=1500)
     args = parser.parse_args()
-    model = RnnRbmComposer.load(args.model, device="cpu").model_
-    data = [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)]
+    model, data = model_and_split(args)
     v, bv, bh = (torch.cat(parts)[: args.frames] for parts in zip(*frame_rbms(model, data)))
     known = known_frames(args.data, v)
     nothing = known[:0]

@@ -18,9 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from common import known_frames, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report
 
-from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.engine.rbm import free_energies
 from rnnrbm_music.evaluate import accuracy, distinct_frames, frame_rbms, pairwise_accuracy
 
@@ -48,8 +47,7 @@ def prediction_accuracies(model, sequences: list, known: torch.Tensor,
 
 def main() -> None:
     args = model_split_parser(__doc__).parse_args()
-    model = RnnRbmComposer.load(args.model).model_
-    sequences = [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)]
+    model, sequences = model_and_split(args)
     known = known_frames(args.data, distinct_frames(sequences))
     rows = [{"prediction": name, "accuracy %": 100 * value}
             for name, value in prediction_accuracies(model, sequences, known).items()]
