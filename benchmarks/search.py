@@ -33,7 +33,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from common import report
-from select_checkpoint import first_frames, score, training_frames
+from select_checkpoint import add_chains_argument, first_frames, score, training_frames
 
 from rnnrbm_music import Corpus
 from rnnrbm_music.train import TrainConfig
@@ -93,9 +93,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="default training device")
     parser.add_argument("--eval-device", default="cpu")
     parser.add_argument("--frames", type=int, default=0, help="validation frames (0: all)")
-    parser.add_argument("--chains", type=int, default=20,
-                        help="AIS chains per frame; 0: the known frames alone, a certain lower "
-                             "bound (select_checkpoint.py --chains)")
+    add_chains_argument(parser)
     parser.add_argument("--name", default="search")
     parser.add_argument("--time-limit", type=float,
                         help="minutes after which unfinished trainings are stopped (they keep "

@@ -61,6 +61,13 @@ def score(paths: list, frames: list, device: str = "cpu", known: list = (),
     return rows
 
 
+def add_chains_argument(parser: argparse.ArgumentParser) -> None:
+    """``--chains``, the AIS chains per frame of :func:`score` (here and in search.py)."""
+    parser.add_argument("--chains", type=int, default=20,
+                        help="AIS chains per frame; 0: the known frames alone, a certain lower "
+                             "bound, in seconds (on Nottingham within 0.005 of the estimate)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
@@ -68,9 +75,7 @@ def main() -> None:
     parser.add_argument("--split", default="valid", choices=["train", "valid"])
     parser.add_argument("--frames", type=int, default=3000, help="validation frames (0: all)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--chains", type=int, default=20,
-                        help="AIS chains per frame; 0: the known frames alone, a certain lower "
-                             "bound, in seconds (on Nottingham within 0.005 of the estimate)")
+    add_chains_argument(parser)
     parser.add_argument("--name", default="select_checkpoint")
     args = parser.parse_args()
     data = first_frames(list(Corpus.from_benchmark(args.data, args.split)), args.frames)
