@@ -4,7 +4,9 @@
 
 Generates CHUNKS one-bar chunks with the pretrained model's `stream_rolls` (frame by frame,
 25 Gibbs steps each), alternating the thread counts REPEATS times so that both see the same
-machine, and reports frames per second for each (best of the repeats) and their ratio. ``--busy
+machine, and reports frames per second for each (best of the repeats) and their ratio. Each
+count runs twice: with the chains started from the model's known frames (what generation does)
+and from an empty frame (the tutorial's way, without the cost of drawing the start). ``--busy
 N`` runs N processes that spin on the CPU meanwhile, as a DAW and an audio server would on a
 live machine. The live player generates on one thread because of this table. Writes
 benchmarks/results/generation_speed.json (generation_speed_busyN.json with --busy).
@@ -47,17 +49,21 @@ def main() -> None:
     for spinner in spinners:
         spinner.start()
     counts = sorted({1, torch.get_num_threads()})
-    best = {n: 0.0 for n in counts}
+    known = composer.model_.known_frames
+    starts = {"known frame": known, "empty frame": known[:0]}
+    best = {(start, n): 0.0 for start in starts for n in counts}
     for _ in range(args.repeats):
-        for n in counts:
-            best[n] = max(best[n], frames_per_second(composer, n, args.chunks))
+        for start, n in best:
+            composer.model_.known_frames = starts[start]
+            best[start, n] = max(best[start, n], frames_per_second(composer, n, args.chunks))
     for spinner in spinners:
         spinner.terminate()
-    rows = [{"torch threads": n, "frames/s": best[n], "speed-up": best[n] / best[counts[-1]]}
-            for n in counts]
+    rows = [{"chain start": start, "torch threads": n, "frames/s": best[start, n],
+             "speed-up": best[start, n] / best[start, counts[-1]]} for start, n in best]
     name = f"generation_speed_busy{args.busy}" if args.busy else "generation_speed"
-    report(name, ["torch threads", "frames/s", "speed-up"], rows,
-           {"chunks": args.chunks, "repeats": args.repeats, "busy_processes": args.busy})
+    report(name, ["chain start", "torch threads", "frames/s", "speed-up"], rows,
+           {"chunks": args.chunks, "repeats": args.repeats, "busy_processes": args.busy,
+            "known_frames": len(known)})
 
 
 if __name__ == "__main__":

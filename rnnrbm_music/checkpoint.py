@@ -1,8 +1,10 @@
 """The one checkpoint format: a ``.safetensors`` file, the config as JSON in its metadata.
 
 Tensors: the model's parameters under their own names (``W``, ``bv``, ``bh``, ``Wuh``, ``Wuv``,
-``Wvu``, ``Wuu``, ``bu``, ``u0``) and, in a checkpoint meant for resuming, the optimizer's state
-under ``optimizer/<param>/<state>``. Metadata (strings): ``format`` (``rnnrbm-music``),
+``Wvu``, ``Wuu``, ``bu``, ``u0``); ``known_frames``, the distinct training frames where the
+sampler starts its chains, one bit per pitch packed 8 to a byte (K, ceil(V / 8)) (since format
+version 2; a version-1 file loads without them); and, in a checkpoint meant for resuming, the
+optimizer's state under ``optimizer/<param>/<state>``. Metadata (strings): ``format`` (``rnnrbm-music``),
 ``format_version``, ``package_version`` and ``config``, a JSON object with the model sizes
 (``model``), how music was turned into frames (``data``: pitch range, steps per quarter, key
 normalization), how it was trained (``training``) and its progress (``epochs_trained``,
@@ -16,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
@@ -24,7 +27,9 @@ from . import __version__
 from .engine import RnnRbm, RnnRbmConfig, parameter_shapes
 
 FORMAT = "rnnrbm-music"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READABLE_VERSIONS = ("1", "2")
+_KNOWN_FRAMES = "known_frames"
 _OPTIMIZER_PREFIX = "optimizer/"
 
 
@@ -56,6 +61,8 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
     """
     path = Path(path)
     tensors = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters()}
+    if len(model.known_frames):
+        tensors[_KNOWN_FRAMES] = _pack(model.known_frames)
     if optimizer is not None:
         tensors.update(_optimizer_tensors(model, optimizer))
     full_config = {**(config or {}), "model": model.config.to_dict()}
@@ -91,11 +98,11 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
         raise CheckpointError(f"{path}: not an rnnrbm-music model (its metadata has no "
                               f"'format: {FORMAT}')")
     version = metadata.get("format_version")
-    if version != str(FORMAT_VERSION):
+    if version not in _READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: checkpoint format version {version} (written by rnnrbm-music "
             f"{metadata.get('package_version', '?')}); this rnnrbm-music {__version__} reads "
-            f"version {FORMAT_VERSION}")
+            f"versions {', '.join(_READABLE_VERSIONS)}")
     try:
         config = json.loads(metadata["config"])
         model_config = RnnRbmConfig(**config["model"])
@@ -106,8 +113,14 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
     problems += [f"{name!r} has shape {tuple(tensors[name].shape)}, the config says {shape}"
                  for name, shape in expected.items()
                  if name in tensors and tuple(tensors[name].shape) != shape]
+    packed_width = -(-model_config.n_visible // 8)
+    if _KNOWN_FRAMES in tensors and (tensors[_KNOWN_FRAMES].dim() != 2
+                                     or tensors[_KNOWN_FRAMES].shape[1] != packed_width):
+        problems.append(f"{_KNOWN_FRAMES!r} has shape {tuple(tensors[_KNOWN_FRAMES].shape)}, "
+                        f"the config says (K, {packed_width})")
     problems += [f"unexpected tensor {name!r}" for name in tensors
-                 if name not in expected and not name.startswith(_OPTIMIZER_PREFIX)]
+                 if name not in expected and name != _KNOWN_FRAMES
+                 and not name.startswith(_OPTIMIZER_PREFIX)]
     if problems:
         raise CheckpointError(f"{path}: does not fit its config {model_config}: "
                               + "; ".join(problems))
@@ -115,10 +128,28 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
     with torch.no_grad():
         for name, param in model.named_parameters():
             param.copy_(tensors[name])
+    if _KNOWN_FRAMES in tensors:
+        model.remember_frames(_unpack(tensors[_KNOWN_FRAMES], model_config.n_visible))
     model.to(device)
     optimizer_state = {k[len(_OPTIMIZER_PREFIX):]: v for k, v in tensors.items()
                        if k.startswith(_OPTIMIZER_PREFIX)}
     return Checkpoint(model, config, optimizer_state, metadata.get("package_version", ""))
+
+
+def _pack(frames: torch.Tensor) -> torch.Tensor:
+    """0/1 frames (K, V) as bits, 8 to a byte: (K, ceil(V / 8)) uint8."""
+    return torch.from_numpy(np.packbits(frames.detach().cpu().numpy().astype(bool), axis=1))
+
+
+def _unpack(packed: torch.Tensor, n_visible: int) -> torch.Tensor:
+    """The frames that :func:`_pack` packed.
+
+    >>> frames = torch.tensor([[1., 0] * 5, [0., 1] * 5])
+    >>> bool((_unpack(_pack(frames), 10) == frames).all())
+    True
+    """
+    bits = np.unpackbits(packed.numpy(), axis=1, count=n_visible)
+    return torch.from_numpy(bits.astype(np.float32))
 
 
 def _optimizer_tensors(model: RnnRbm, optimizer: torch.optim.Optimizer) -> dict:

@@ -206,7 +206,8 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
           config: TrainConfig | None = None, *, checkpoint_path: str | os.PathLike | None = None,
           checkpoint_config: dict | None = None, resume_from: str | os.PathLike | None = None,
           progress: bool = True) -> TrainResult:
-    """Train ``model`` on ``sequences`` (each a (T, V) array of 0/1 frames) in place.
+    """Train ``model`` on ``sequences`` (each a (T, V) array of 0/1 frames) in place; the
+    model also keeps their distinct frames (:meth:`RnnRbm.remember_frames`) for its sampler.
 
     ``valid`` sequences give the validation figure of every epoch (negative log
     pseudo-likelihood per frame) for early stopping. ``checkpoint_config`` is stored in the
@@ -237,6 +238,8 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     elif config.pretrain_epochs:
         pretrain_rbm(model, sequences, config, device, progress and rank == 0)
 
+    model.remember_frames(torch.cat([torch.as_tensor(np.asarray(s, dtype=np.float32))
+                                     for s in sequences]))
     chunks, lengths = make_chunks(sequences, config.seq_len, device)
     valid_frames = [torch.as_tensor(np.asarray(s), dtype=torch.float32, device=device)
                     for s in valid] if valid else None

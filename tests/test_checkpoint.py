@@ -32,6 +32,16 @@ def test_round_trip_is_bit_exact_and_keeps_config(model, tmp_path):
     assert loaded.config["model"] == {"n_visible": 88, "n_hidden": 24, "n_recurrent": 10}
 
 
+def test_known_frames_round_trip_and_version_1_files_load_without_them(model, tmp_path):
+    model.remember_frames((torch.rand(50, 88, generator=torch.Generator().manual_seed(1)) < 0.1))
+    path = checkpoint.save(tmp_path / "m.safetensors", model)
+    assert torch.equal(checkpoint.load(path).model.known_frames, model.known_frames)
+    stored = rewrite(path, format_version="1")
+    del stored["known_frames"]
+    rewrite(path, stored)
+    assert checkpoint.load(path).model.known_frames.shape == (0, 88)
+
+
 def test_file_permissions_follow_the_umask_like_any_file_written(model, tmp_path):
     old = os.umask(0o022)
     try:
@@ -86,7 +96,7 @@ def rewrite(path, tensors=None, **metadata_changes):
 def test_other_versions_and_mismatched_shapes_say_what_does_not_fit(model, tmp_path):
     path = checkpoint.save(tmp_path / "m.safetensors", model)
     rewrite(path, format_version="99", package_version="9.9.9")
-    with pytest.raises(CheckpointError, match="format version 99 .*9.9.9.* reads version 1"):
+    with pytest.raises(CheckpointError, match="format version 99 .*9.9.9.* reads versions 1, 2"):
         checkpoint.load(path)
     path = checkpoint.save(tmp_path / "m.safetensors", model)
     stored = rewrite(path)

@@ -81,6 +81,49 @@ def test_sampling_is_reproducible_and_respects_clamps():
     assert torch.equal(c[:, :, 40:], values[None, :, 40:].expand(2, -1, -1))
 
 
+def two_mode_model():
+    """Six visible units and one hidden unit that switches them all on: the full frame has free
+    energy -12 and the empty one about 0, so the full frame holds almost all the mass, but a
+    Gibbs chain from the empty frame almost never turns the hidden unit on."""
+    model = RnnRbm(RnnRbmConfig(n_visible=6, n_hidden=1, n_recurrent=2))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.W.fill_(6.0)
+        model.bv.fill_(-1.0)
+        model.bh.fill_(-18.0)
+    return model
+
+
+def frame_distribution(frames):
+    """Empirical probability of each of the 2^6 frames, indexed by the frame's bits."""
+    index = (frames.long() * 2 ** torch.arange(6)).sum(-1)
+    return torch.bincount(index, minlength=64).double() / len(index)
+
+
+def test_chains_start_from_known_frames_drawn_from_the_model():
+    model = two_mode_model()
+    states = torch.tensor([[(i >> j) & 1 for j in range(6)] for i in range(64)], dtype=torch.float32)
+    exact = torch.softmax(-rbm.free_energies(states, model.W, model.bv[None], model.bh[None])[0]
+                          .double(), 0)
+    frames, _ = model.sample(1, k=1, generator=torch.Generator().manual_seed(0), n=4000)
+    from_empty = frame_distribution(frames[:, 0])
+    assert 0.5 * (from_empty - exact).abs().sum() > 0.9          # the chain never found the mode
+
+    model.remember_frames(states[[0, 63, 5]])                  # e.g. frames of a training corpus
+    frames, _ = model.sample(1, k=1, generator=torch.Generator().manual_seed(0), n=4000)
+    assert 0.5 * (frame_distribution(frames[:, 0]) - exact).abs().sum() < 0.03
+
+    mask = torch.zeros(1, 6, dtype=torch.bool)
+    mask[0, 0] = True                                          # unit 0 held off: a harmonization
+    frames, _ = model.sample(1, k=1, generator=torch.Generator().manual_seed(1),
+                             clamp=(mask, torch.zeros(1, 6)), n=4000)
+    assert not frames[:, 0, 0].any()
+    conditional = exact * (states[:, 0] == 0)
+    conditional /= conditional.sum()                           # the full frame without unit 0
+    assert 0.5 * (frame_distribution(frames[:, 0]) - conditional).abs().sum() < 0.03
+
+
 def test_every_method_follows_the_device_of_the_model():
     model = model_with_random_weights(dtype=torch.float32).to("meta")
     frames, state = model.sample(2, k=1, generator=None)

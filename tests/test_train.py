@@ -28,6 +28,8 @@ def test_a_few_epochs_on_jsb_lower_the_validation_monitor(jsb_train, jsb_valid):
     assert result.best_valid == min(r["valid"] for r in result.history)
     assert result.history[-1]["frames_per_second"] > 0 and result.skipped_batches == 0
     assert result.history[-1]["valid_accuracy"] > result.history[0]["valid_accuracy"] > 0
+    distinct = np.unique(np.concatenate(frames(jsb_train)).astype(np.float32), axis=0)
+    assert np.array_equal(model.known_frames.numpy(), distinct)   # where its sampler starts
 
 
 def test_same_seed_same_parameters(jsb_train):

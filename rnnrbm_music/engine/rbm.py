@@ -274,20 +274,44 @@ def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
 
 
 def free_energies(frames: Tensor, W: Tensor, bv: Tensor, bh: Tensor,
-                  max_elements: int = 1 << 25) -> Tensor:
+                  max_elements: int = 1 << 25, hidden_input: Tensor | None = None) -> Tensor:
     """Free energy of each of the K ``frames`` (K, V) under each of n RBMs (``bv`` (n, V),
     ``bh`` (n, H)): an (n, K) tensor, computed in slices of at most ``max_elements`` hidden
-    inputs at a time.
+    inputs at a time. ``hidden_input``, ``frames @ W`` if the caller has it, saves computing it.
 
     >>> free_energies(torch.eye(2), torch.zeros(2, 1), torch.tensor([[1., 2.]]), torch.zeros(1, 1))
     tensor([[-1.6931, -2.6931]])
     """
-    hidden_input = frames @ W                                   # (K, H), shared by every RBM
+    if hidden_input is None:
+        hidden_input = frames @ W                               # (K, H), shared by every RBM
     free = -(bv @ frames.T)                                     # (n, K)
     step = max(1, max_elements // max(1, frames.shape[0] * W.shape[1]))
     for i in range(0, len(bh), step):
         free[i:i + step] -= F.softplus(bh[i:i + step, None, :] + hidden_input).sum(-1)
     return free
+
+
+def draw_frames(frames: Tensor, W: Tensor, bv: Tensor, bh: Tensor,
+                generator: torch.Generator | None = None, temperature: float = 1.0,
+                hidden_input: Tensor | None = None) -> Tensor:
+    """For each of n RBMs (``bv`` (n, V), ``bh`` (n, H)), one of the K ``frames`` (K, V), drawn
+    with probability exp(-F) normalized over them, F the free energy of the RBM at
+    ``temperature`` (as :func:`gibbs` samples it): the RBM's distribution restricted to those
+    frames, drawn exactly. ``hidden_input`` is ``frames @ W`` if the caller keeps it. Returns
+    (n, V).
+
+    >>> frames = torch.tensor([[1., 0], [0., 1]])
+    >>> bv = torch.tensor([[9., -9], [-9., 9]]); bh = torch.zeros(2, 1)
+    >>> draw_frames(frames, torch.zeros(2, 1), bv, bh, torch.Generator().manual_seed(0))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    if temperature != 1.0:
+        W, bv, bh = W / temperature, bv / temperature, bh / temperature
+        hidden_input = None if hidden_input is None else hidden_input / temperature
+    log_w = -free_energies(frames, W, bv, bh, hidden_input=hidden_input)
+    index = torch.multinomial(torch.softmax(log_w, -1), 1, generator=generator)[:, 0]
+    return frames[index]
 
 
 @dataclass
