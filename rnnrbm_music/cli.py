@@ -295,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also sum this split's distinct frames exactly in every frame's "
                                "partition function (benchmark pickles: --known train; with "
                                "--valid-fraction any value means the pieces trained on; default: "
-                               "the evaluated pieces' frames only)")
+                               "the evaluated pieces' frames and the training frames that the "
+                               "model file keeps)")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--json", help="also write the figures and settings to this file")
     evaluate.add_argument("--device", default="auto")

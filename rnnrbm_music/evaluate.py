@@ -82,8 +82,9 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
     expected frame accuracy, from one estimate of each frame's distribution, many frames at
     once on the model's device.
 
-    Each frame's Z_t sums the distinct frames of ``sequences`` (and of the optional ``known``
-    sequences, e.g. a training split) exactly and adds an annealed importance sampling estimate
+    Each frame's Z_t sums the distinct frames of ``sequences``, of the model's own
+    :attr:`~rnnrbm_music.engine.RnnRbm.known_frames` (its training frames) and of the optional
+    ``known`` sequences (e.g. a training split) exactly and adds an annealed importance sampling estimate
     of the rest (:func:`rbm.log_partition`): AIS alone misses the sharp modes of a model trained
     on a corpus and underestimates the NLL (docs/benchmarks.md). The accuracy is the expectation
     over the same weighted states.
@@ -95,7 +96,7 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
     >>> round(result.nll, 4), round(88 * float(np.log(2)), 4)
     (60.997, 60.997)
     """
-    dictionary = distinct_frames([*sequences, *known], model.W.device)
+    dictionary = distinct_frames([*sequences, *known, model.known_frames], model.W.device)
     total, variance, correct, share, count = 0.0, 0.0, 0.0, 0.0, 0
     for v, bv, bh in frame_rbms(model, sequences):
         for start in range(0, len(v), frames_per_batch):

@@ -122,3 +122,6 @@ def test_nll_and_accuracy_against_enumeration_of_every_frame():
     assert result.accuracy == pytest.approx(exact_accuracy, abs=0.01)
     # Nothing but the known frames: a lower bound on every frame's Z, so on the NLL.
     assert nll(model, sequences, n_chains=0).nll < exact_nll
+    # The frames a model keeps from its training data are summed as if passed as known.
+    model.remember_frames(torch.as_tensor(every))
+    assert nll(model, sequences, n_chains=0).nll == pytest.approx(exact_nll, abs=1e-5)
