@@ -8,10 +8,10 @@ from the model's distribution for the frame. The published RNN-RBM accuracy (75.
 Nottingham) does not say how its predictions were drawn, so this script puts beside it three
 deterministic predictions from the same distribution: the most probable frame, each note whose
 marginal probability is over one half, and the known frame whose expected accuracy under the
-distribution is highest (the best guess for this measure, if the model is right). Each frame's distribution is taken over the known
-frames alone (the distinct frames of the split and of the training split, weighted by
-exp(-F) and normalized among themselves), which on Nottingham carry 96 % of the mass of the v5
-model (`evaluate`'s figure adds AIS for the rest).
+distribution is highest (the best guess for this measure, if the model is right). Each frame's
+distribution is taken over the known frames alone (the distinct frames of the split and of the
+training split, weighted by exp(-F) and normalized among themselves), which on Nottingham carry
+96 % of the mass of the v5 model (`evaluate`'s figure adds AIS for the rest).
 
 The last two rows are the sampler that `generate`, `continue`, `harmonize` and live playing use
 (`RnnRbm.sample_frame`, `--samples` draws per frame, `--k` Gibbs steps), with its chains started
@@ -68,11 +68,10 @@ def sampler_accuracy(model, sequences: list, samples: int, k: int, seed: int = 0
     for frames, bv, bh in frame_rbms(model, sequences):
         for i in range(0, len(frames), chunk):
             target = frames[i:i + chunk]
-            n = len(target)
             drawn = model.sample_frame(bv[i:i + chunk].repeat(samples, 1),
                                        bh[i:i + chunk].repeat(samples, 1), k, generator)
             total += accuracy(drawn, target.repeat(samples, 1)).sum().item() / samples
-            count += n
+            count += len(target)
     return total / count
 
 
