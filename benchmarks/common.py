@@ -68,11 +68,15 @@ def model_and_split(args: argparse.Namespace) -> tuple:
     return model, [roll.frames for roll in Corpus.from_benchmark(args.data, args.split)]
 
 
-def known_frames(pickle: str, frames: torch.Tensor) -> torch.Tensor:
-    """The distinct frames of a benchmark's training split and of ``frames``: what
-    `rnnrbm-music evaluate --known train` sums exactly."""
+def training_frames(pickle: str) -> torch.Tensor:
+    """The distinct frames of a benchmark's training split (K, V)."""
     from rnnrbm_music import Corpus
     from rnnrbm_music.evaluate import distinct_frames
 
-    training = [roll.frames for roll in Corpus.from_benchmark(pickle, "train")]
-    return torch.unique(torch.cat([distinct_frames(training), frames]), dim=0)
+    return distinct_frames([roll.frames for roll in Corpus.from_benchmark(pickle, "train")])
+
+
+def known_frames(training: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """The distinct frames of ``training`` (:func:`training_frames`) and of ``frames``: what
+    `rnnrbm-music evaluate --known train` sums exactly."""
+    return torch.unique(torch.cat([training, frames]), dim=0)

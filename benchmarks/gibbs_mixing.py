@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from common import known_frames, model_and_split, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report, training_frames
 
 from rnnrbm_music.engine import rbm
 from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
@@ -43,7 +43,7 @@ def main() -> None:
             rows.append({"sampler": f"Gibbs from the {start_name}", "steps": k,
                          "P(previous frame)": float((x == previous).all(-1).float().mean()),
                          "accuracy": float(accuracy(x, v).mean())})
-    known = known_frames(args.data, v)
+    known = known_frames(training_frames(args.data), v)
     states = rbm.log_partition(W, bv, bh, known, 20, 1000, generator=g)
     is_previous_known = (known[None] == previous[:, None]).all(-1).double()
     is_previous_sampled = (states.samples == previous[:, None]).all(-1).double()

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import known_frames, model_and_split, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report, training_frames
 
 from rnnrbm_music.engine import rbm
 from rnnrbm_music.evaluate import accuracy, frame_rbms, pairwise_accuracy
@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     model, data = model_and_split(args)
     v, bv, bh = (torch.cat(parts)[: args.frames] for parts in zip(*frame_rbms(model, data)))
-    known = known_frames(args.data, v)
+    known = known_frames(training_frames(args.data), v)
     nothing = known[:0]
     W = model.W.detach()
     free = rbm.free_energy(v, W, bv, bh).double()

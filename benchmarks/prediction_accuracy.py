@@ -26,9 +26,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from common import known_frames, model_and_split, model_split_parser, report
+from common import known_frames, model_and_split, model_split_parser, report, training_frames
 
-from rnnrbm_music import Corpus
 from rnnrbm_music.engine.rbm import free_energies
 from rnnrbm_music.evaluate import accuracy, distinct_frames, frame_rbms, pairwise_accuracy
 
@@ -81,12 +80,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=25, help="the sampler's Gibbs steps")
     args = parser.parse_args()
     model, sequences = model_and_split(args)
-    known = known_frames(args.data, distinct_frames(sequences))
+    training = training_frames(args.data)
+    known = known_frames(training, distinct_frames(sequences))
     rows = [{"prediction": name, "accuracy %": 100 * value}
             for name, value in prediction_accuracies(model, sequences, known).items()]
-    training = [roll.frames for roll in Corpus.from_benchmark(args.data, "train")]
-    for start, frames in (("an empty frame", torch.zeros(0, known.shape[1])),
-                          ("a training frame", distinct_frames(training))):
+    for start, frames in (("an empty frame", training[:0]), ("a training frame", training)):
         model.known_frames = frames
         rows.append({"prediction": f"sampler, k={args.k} from {start}",
                      "accuracy %": 100 * sampler_accuracy(model, sequences, args.samples, args.k)})

@@ -32,8 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 
-from common import report
-from select_checkpoint import add_chains_argument, first_frames, score, training_frames
+from common import report, training_frames
+from select_checkpoint import add_chains_argument, first_frames, score
 
 from rnnrbm_music import Corpus
 from rnnrbm_music.train import TrainConfig
@@ -110,7 +110,7 @@ def main() -> None:
     frames = first_frames(list(Corpus.from_benchmark(args.data, "valid")), args.frames)
     checkpoints = sorted(p for variant, _ in variants
                          for p in out.glob(f"{variant['name']}-epoch*.safetensors"))
-    rows = score(checkpoints, frames, args.eval_device, training_frames(args.data), args.chains)
+    rows = score(checkpoints, frames, args.eval_device, [training_frames(args.data)], args.chains)
     if not rows:
         raise SystemExit("no checkpoint was kept: train longer or checkpoint more often")
     best = min(rows, key=lambda row: row["valid NLL"])

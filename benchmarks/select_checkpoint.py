@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import report
+from common import report, training_frames
 
 from rnnrbm_music import Corpus, RnnRbmComposer
 from rnnrbm_music.evaluate import nll
@@ -37,11 +37,6 @@ def first_frames(rolls: list, frames: int) -> list:
         kept.append(roll.frames[:left])
         left -= len(kept[-1])
     return kept
-
-
-def training_frames(pickle: str) -> list:
-    """The frame arrays of a benchmark's training split: the known frames of the estimate."""
-    return [roll.frames for roll in Corpus.from_benchmark(pickle, "train")]
 
 
 def score(paths: list, frames: list, device: str = "cpu", known: list = (),
@@ -79,7 +74,7 @@ def main() -> None:
     parser.add_argument("--name", default="select_checkpoint")
     args = parser.parse_args()
     data = first_frames(list(Corpus.from_benchmark(args.data, args.split)), args.frames)
-    rows = score(args.checkpoints, data, args.device, training_frames(args.data), args.chains)
+    rows = score(args.checkpoints, data, args.device, [training_frames(args.data)], args.chains)
     best = min(rows, key=lambda row: row["valid NLL"])
     report(args.name, ["checkpoint", "valid NLL", "std", "frames", "seconds"], rows,
            {"data": Path(args.data).name, "split": args.split, "best": best["checkpoint"]})

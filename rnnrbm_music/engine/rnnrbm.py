@@ -192,7 +192,7 @@ class RnnRbm(nn.Module):
         the known frames, which on a trained model hold most of its mass, so the chain starts
         near the distribution and its Gibbs steps reach the frames outside them. From an empty
         frame (a model that knows no frames) the chains stay far from it: on Nottingham, 25
-        steps from there predict the test frames with 19.6 % accuracy where the model's own
+        steps from there predict the test frames with 19.5 % accuracy where the model's own
         distribution gives 64 % (docs/benchmarks.md). ``clamp = (mask, values)``, each
         (n_steps, V) or (n, n_steps, V), holds some units of each frame fixed (harmonization:
         the melody on, everything above it off). Returns the frames (n, n_steps, V) and the
