@@ -16,7 +16,7 @@ from pathlib import Path
 import mido
 
 from . import keys
-from .music21_io import ReadError
+from .errors import ReadError
 from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll
 
 PERCUSSION_CHANNEL = 9

@@ -16,20 +16,13 @@ from typing import Literal
 import numpy as np
 
 from . import keys
+from .errors import ReadError
 from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn", ".mei", ".rntxt")
 #: Staves of the written score split here: pitches at or above go to the treble staff.
 MIDDLE_C = 60
-
-
-class ReadError(ValueError):
-    """A piece of music could not be read; the message names the source and the problem."""
-
-    def __init__(self, source: str | os.PathLike, reason: str):
-        self.source, self.reason = str(source), reason
-        super().__init__(f"{source}: {reason}")
 
 
 def _is_percussion(part) -> bool:

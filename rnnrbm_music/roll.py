@@ -2,11 +2,15 @@
 
 A piano roll is a boolean matrix, one row per time step (a *frame*) and one column per pitch,
 together with what is needed to turn it back into music: the lowest MIDI pitch, frames per quarter
-note, the time signature, the tempo, the detected key and the transposition that was applied to
-bring the music to C.
+note, the pickup (frames before the first downbeat), the time signatures and tempos with the
+frames where they change, the detected key and the transposition that was applied to bring the
+music to C.
 
 Frames are counted in beats, never in seconds: a frame lasts ``1 / steps_per_quarter`` quarter
-notes; tempo only matters when the roll is played.
+notes; tempo only matters when the roll is played. Meter changes are kept as small
+``(frame, value)`` pairs beside the first value, the way pretty_midi keeps its
+``time_signature_changes``: ``time_signature`` and ``bpm`` hold from frame 0,
+``time_signature_changes`` and ``tempo_changes`` list the later ones.
 
 A note is a run of consecutive ``True`` frames in one column. A binary roll cannot tell one long
 note from the same pitch struck again on the next frame (the benchmark data share that limit), so
@@ -54,6 +58,12 @@ class PianoRoll:
     bpm: float = 120.0
     key: str | None = None
     transposition: int = 0
+    #: Frames before the first downbeat (an anacrusis); 0 when the roll starts on a downbeat.
+    pickup: int = 0
+    #: Later time signatures: ``(frame, "3/4")`` pairs, frames increasing, each > 0.
+    time_signature_changes: tuple[tuple[int, str], ...] = ()
+    #: Later tempos: ``(frame, quarter-note bpm)`` pairs, frames increasing, each > 0.
+    tempo_changes: tuple[tuple[int, float], ...] = ()
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames)
@@ -68,6 +78,15 @@ class PianoRoll:
             raise ValueError(f"steps_per_quarter must be >= 1, got {self.steps_per_quarter}")
         if not 0 <= self.lowest <= 127 or self.highest > 127:
             raise ValueError(f"pitch range {self.lowest}..{self.highest} is outside MIDI's 0..127")
+        parse_time_signature(self.time_signature)
+        self.bpm = check_bpm(self.bpm)
+        self.time_signature_changes = _changes(self.time_signature_changes, "time_signature_changes",
+                                               _checked_time_signature)
+        self.tempo_changes = _changes(self.tempo_changes, "tempo_changes", check_bpm)
+        self.pickup = int(self.pickup)
+        if not 0 <= self.pickup < self.frames_per_bar:
+            raise ValueError(f"pickup must be 0..{self.frames_per_bar - 1} frames (less than a bar "
+                             f"of {self.time_signature}), got {self.pickup}")
 
     # --- shape ---------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -97,23 +116,99 @@ class PianoRoll:
         """
         return bar_frames(self.time_signature, self.steps_per_quarter)
 
+    # --- meter and tempo -------------------------------------------------------------------------
+    def time_signature_at(self, frame: int) -> str:
+        """The time signature in force at ``frame``.
+
+        >>> roll = PianoRoll(np.zeros((20, 88), bool), time_signature="3/4",
+        ...                  time_signature_changes=[(12, "4/4")])
+        >>> roll.time_signature_at(11), roll.time_signature_at(12)
+        ('3/4', '4/4')
+        """
+        return _value_at(self.time_signature, self.time_signature_changes, frame)
+
+    def bpm_at(self, frame: int) -> float:
+        """The tempo (quarter notes per minute) in force at ``frame``."""
+        return _value_at(self.bpm, self.tempo_changes, frame)
+
+    def time_signatures(self) -> list[tuple[int, str]]:
+        """Every time signature with the frame it starts at, the first at frame 0."""
+        return [(0, self.time_signature), *self.time_signature_changes]
+
+    def tempos(self) -> list[tuple[int, float]]:
+        """Every tempo with the frame it starts at, the first at frame 0."""
+        return [(0, self.bpm), *self.tempo_changes]
+
+    def measures(self, n_frames: int | None = None) -> list[tuple[int, int, str]]:
+        """The bars as ``(first frame, end frame, time signature)`` over ``n_frames`` frames
+        (default: the roll's length); the pickup, if any, is the first, short bar, and the last
+        bar may be incomplete. A time-signature change starts a new bar.
+
+        >>> roll = PianoRoll(np.zeros((16, 88), bool), time_signature="3/4", pickup=2,
+        ...                  time_signature_changes=[(8, "2/4")])
+        >>> roll.measures()
+        [(0, 2, '3/4'), (2, 8, '3/4'), (8, 12, '2/4'), (12, 16, '2/4')]
+        """
+        n_frames = len(self) if n_frames is None else n_frames
+        bars = []
+        start = 0
+        while start < n_frames:
+            end = self._bar_end(start)
+            bars.append((start, min(end, n_frames), self.time_signature_at(start)))
+            start = end
+        return bars
+
+    def downbeat_after(self, frame: int) -> int:
+        """The first downbeat (bar line) at or after ``frame``; frame 0 is one unless there is a
+        pickup.
+
+        >>> roll = PianoRoll(np.zeros((4, 88), bool), time_signature="3/4", pickup=2)
+        >>> roll.downbeat_after(0), roll.downbeat_after(3)
+        (2, 8)
+        """
+        start = self.pickup
+        while start < frame:
+            start = self._bar_end(start)
+        return start
+
+    def _bar_end(self, start: int) -> int:
+        """Where the bar that starts at ``start`` ends: a full bar later, or at a meter change."""
+        length = self.pickup if start == 0 and self.pickup else bar_frames(
+            self.time_signature_at(start), self.steps_per_quarter)
+        return min([start + length] + [f for f, _ in self.time_signature_changes if f > start])
+
     def replace(self, **changes) -> PianoRoll:
         """A copy with some fields changed (``dataclasses.replace``).
 
         >>> PianoRoll(np.zeros((2, 88), bool)).replace(bpm=60).bpm
-        60
+        60.0
         """
         return dataclasses.replace(self, **changes)
 
     def __getitem__(self, index: slice) -> PianoRoll:
-        """Slice by frames: ``roll[8:16]`` is frames 8..15 with the same context.
+        """Slice by frames: ``roll[8:16]`` is frames 8..15. The slice keeps the meter and tempo in
+        force where it starts and the later changes inside it; a slice that starts inside a bar
+        begins with a pickup, so its bar lines stay where the music puts them.
 
-        >>> PianoRoll(np.ones((10, 88), bool))[2:5].frames.shape
-        (3, 88)
+        >>> roll = PianoRoll(np.ones((10, 88), bool), time_signature="3/4", tempo_changes=[(6, 90)])
+        >>> part = roll[2:8]
+        >>> part.frames.shape, part.pickup, part.tempos()
+        ((6, 88), 4, [(0, 120.0), (4, 90.0)])
+        >>> roll[len(roll):].pickup           # the context to continue from: 2 frames to the bar
+        2
         """
         if not isinstance(index, slice):
             raise TypeError("PianoRoll supports slicing by frames only, e.g. roll[0:16]")
-        return self.replace(frames=self.frames[index])
+        start, stop, step = index.indices(len(self))
+        if step != 1:
+            raise ValueError("PianoRoll slices take every frame: roll[a:b], not roll[a:b:step]")
+        stop = max(start, stop)
+        return self.replace(
+            frames=self.frames[start:stop],
+            time_signature=self.time_signature_at(start), bpm=self.bpm_at(start),
+            pickup=self.downbeat_after(start) - start,
+            time_signature_changes=_shifted(self.time_signature_changes, start, stop),
+            tempo_changes=_shifted(self.tempo_changes, start, stop))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PianoRoll):
@@ -162,11 +257,17 @@ class PianoRoll:
         return self.replace(frames=shifted, transposition=self.transposition + semitones)
 
     def concat(self, *others: PianoRoll) -> PianoRoll:
-        """This roll followed by ``others`` (same pitch range and frame rate), keeping this context.
+        """This roll followed by ``others`` (same pitch range and frame rate).
 
-        >>> a = PianoRoll.from_benchmark([(60,)]); b = PianoRoll.from_benchmark([(62,), ()])
-        >>> a.concat(b).to_benchmark()
-        [(60,), (62,), ()]
+        The result keeps this roll's key, transposition and pickup; the bars go on from this
+        roll's bar grid (an appended roll's pickup is not used). Where an appended roll's meter
+        or tempo differs from the one in force at the join, the change is recorded there, and
+        its own changes follow.
+
+        >>> a = PianoRoll.from_benchmark([(60,)]); b = PianoRoll.from_benchmark([(62,), ()], bpm=60)
+        >>> joined = a.concat(b)
+        >>> joined.to_benchmark(), joined.tempos()
+        ([(60,), (62,), ()], [(0, 120.0), (1, 60.0)])
         """
         for other in others:
             if (other.lowest, other.n_pitches, other.steps_per_quarter) != (
@@ -175,7 +276,19 @@ class PianoRoll:
                     "cannot concatenate piano rolls of different pitch ranges or frame rates: "
                     f"{self.lowest}..{self.highest} @ {self.steps_per_quarter}/quarter vs "
                     f"{other.lowest}..{other.highest} @ {other.steps_per_quarter}/quarter")
-        return self.replace(frames=np.concatenate([self.frames] + [o.frames for o in others]))
+        signatures, tempos = list(self.time_signatures()), list(self.tempos())
+        offset = len(self)
+        for other in others:
+            for ours, theirs in ((signatures, other.time_signatures()), (tempos, other.tempos())):
+                for frame, value in theirs:
+                    if value != ours[-1][1]:
+                        if ours[-1][0] == offset + frame and len(ours) > 1:
+                            ours.pop()
+                        ours.append((offset + frame, value))
+            offset += len(other)
+        return self.replace(frames=np.concatenate([self.frames] + [o.frames for o in others]),
+                            time_signature_changes=tuple(c for c in signatures[1:] if c[0] > 0),
+                            tempo_changes=tuple(c for c in tempos[1:] if c[0] > 0))
 
     # --- views -----------------------------------------------------------------------------------
     def notes(self) -> list[tuple[int, int, int]]:
@@ -299,14 +412,76 @@ def midi_pitch_name(pitch: int) -> str:
     return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 
+#: Denominators a time signature may have (MIDI allows any power of two; notation stops here).
+TIME_SIGNATURE_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def parse_time_signature(time_signature: str) -> tuple[int, int]:
+    """``"6/8"`` -> ``(6, 8)``; raises ValueError for anything that is not a time signature.
+
+    >>> parse_time_signature("6/8")
+    (6, 8)
+    >>> parse_time_signature("0/4")
+    Traceback (most recent call last):
+    ...
+    ValueError: impossible time signature '0/4': the numerator must be 1..64 and the denominator one of 1, 2, 4, 8, 16, 32, 64
+    """
+    try:
+        numerator, denominator = (int(x) for x in str(time_signature).split("/"))
+    except ValueError:
+        raise ValueError(f"cannot read time signature {time_signature!r}: expected e.g. '3/4'") from None
+    if not 1 <= numerator <= 64 or denominator not in TIME_SIGNATURE_DENOMINATORS:
+        raise ValueError(f"impossible time signature {time_signature!r}: the numerator must be "
+                         f"1..64 and the denominator one of "
+                         f"{', '.join(map(str, TIME_SIGNATURE_DENOMINATORS))}")
+    return numerator, denominator
+
+
+def check_bpm(bpm: float) -> float:
+    """``bpm`` as a float if it is a playable tempo (positive and finite), else ValueError."""
+    try:
+        value = float(bpm)
+    except (TypeError, ValueError):
+        raise ValueError(f"tempo must be a number of quarter notes per minute, got {bpm!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"tempo must be positive and finite, got {bpm!r} bpm")
+    return value
+
+
 def bar_frames(time_signature: str, steps_per_quarter: int) -> int:
     """Frames in one bar of ``time_signature`` at ``steps_per_quarter`` frames per quarter.
 
     >>> bar_frames("3/4", 2), bar_frames("6/8", 4), bar_frames("4/4", 1)
     (6, 12, 4)
     """
-    try:
-        numerator, denominator = (int(x) for x in time_signature.split("/"))
-    except ValueError:
-        raise ValueError(f"cannot read time signature {time_signature!r}: expected e.g. '3/4'") from None
+    numerator, denominator = parse_time_signature(time_signature)
     return max(1, int(np.floor(numerator * 4 / denominator * steps_per_quarter + 0.5)))
+
+
+def _checked_time_signature(value) -> str:
+    numerator, denominator = parse_time_signature(value)
+    return f"{numerator}/{denominator}"
+
+
+def _changes(pairs, name: str, check) -> tuple:
+    """``(frame, value)`` pairs as a tuple of tuples, checked: frames > 0 and increasing."""
+    changes = tuple((int(frame), check(value)) for frame, value in pairs)
+    frames = [frame for frame, _ in changes]
+    if any(f <= 0 for f in frames) or frames != sorted(set(frames)):
+        raise ValueError(f"{name} must be (frame, value) pairs with increasing frames > 0, "
+                         f"got {list(changes)}")
+    return changes
+
+
+def _value_at(first, changes, frame: int):
+    value = first
+    for start, changed in changes:
+        if start > frame:
+            break
+        value = changed
+    return value
+
+
+def _shifted(changes, start: int, stop: int) -> tuple:
+    """The changes strictly inside ``(start, stop)``, moved to count from ``start``."""
+    return tuple((frame - start, value) for frame, value in changes if start < frame < stop)

@@ -22,7 +22,8 @@ def test_transpose_records_interval_and_refuses_to_leave_range():
 def test_slicing_concat_and_equality():
     roll = roll_of([(60,), (62,), (64,), (65,)], time_signature="3/4", bpm=90, key="C major")
     assert roll[1:3].to_benchmark() == [(62,), (64,)]
-    assert roll[1:3].context() == roll.context()
+    assert roll[1:3].context() == {**roll.context(), "pickup": 5}   # 5 frames to the next bar
+    assert roll[0:3].context() == roll.context()
     assert roll[:2].concat(roll[2:]) == roll
     assert roll != roll.replace(bpm=91)
     assert roll != roll_of([(60,), (62,), (64,), (66,)], time_signature="3/4", bpm=90, key="C major")
@@ -55,3 +56,55 @@ def test_frames_are_validated():
         PianoRoll(np.zeros(88))
     with pytest.raises(ValueError, match="boolean"):
         PianoRoll(np.full((2, 88), 0.5))
+
+
+def meter_roll():
+    """16 frames: a 2-frame pickup in 3/4, 2/4 from frame 8, 60 bpm from frame 10."""
+    return PianoRoll(np.zeros((16, 88), bool), time_signature="3/4", bpm=100, pickup=2,
+                     time_signature_changes=[(8, "2/4")], tempo_changes=[(10, 60)])
+
+
+def test_measures_follow_pickup_and_meter_changes():
+    roll = meter_roll()
+    assert roll.measures() == [(0, 2, "3/4"), (2, 8, "3/4"), (8, 12, "2/4"), (12, 16, "2/4")]
+    assert [roll.downbeat_after(f) for f in (0, 1, 2, 3, 8, 9, 16)] == [2, 2, 2, 8, 8, 12, 16]
+    assert (roll.time_signature_at(7), roll.time_signature_at(8)) == ("3/4", "2/4")
+    assert (roll.bpm_at(9), roll.bpm_at(10)) == (100, 60)
+
+
+def test_slices_keep_bar_lines_meter_and_tempo():
+    roll = meter_roll()
+    tail = roll[9:]
+    assert (tail.time_signature, tail.bpm, tail.pickup) == ("2/4", 100, 3)
+    assert tail.tempo_changes == ((1, 60.0),) and tail.time_signature_changes == ()
+    assert roll[5:9].time_signature_changes == ((3, "2/4"),) and roll[5:9].pickup == 3
+    # The context a continuation starts from: the last meter and tempo, the bar's remainder.
+    end = roll[len(roll):]
+    assert (len(end), end.time_signature, end.bpm, end.pickup) == (0, "2/4", 60, 0)
+    assert roll[:13][13:].pickup == 3
+
+
+def test_concat_records_changes_at_the_join():
+    roll = meter_roll()
+    assert roll[:9].concat(roll[9:]) == roll
+    waltz = PianoRoll(np.zeros((6, 88), bool), time_signature="3/4", bpm=90)
+    joined = roll.concat(waltz)
+    assert joined.time_signature_changes == ((8, "2/4"), (16, "3/4"))
+    assert joined.tempo_changes == ((10, 60.0), (16, 90.0))
+    assert joined.measures()[-1] == (16, 22, "3/4")
+
+
+def test_meter_and_tempo_are_validated():
+    for bad in ("0/4", "2/8589934592", "3/5", "abc"):
+        with pytest.raises(ValueError, match="time signature"):
+            PianoRoll(np.zeros((1, 88), bool), time_signature=bad)
+    with pytest.raises(ValueError, match="tempo must be positive"):
+        PianoRoll(np.zeros((1, 88), bool), bpm=0)
+    with pytest.raises(ValueError, match="increasing frames > 0"):
+        PianoRoll(np.zeros((1, 88), bool), tempo_changes=[(0, 90)])
+    with pytest.raises(ValueError, match="pickup must be 0..5"):
+        PianoRoll(np.zeros((1, 88), bool), time_signature="3/4", pickup=6)
+    # JSON round trip (the corpus cache stores the context as JSON): lists become tuples again.
+    import json
+    roll = meter_roll()
+    assert PianoRoll(roll.frames, **json.loads(json.dumps(roll.context()))) == roll
