@@ -216,9 +216,9 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,
                     key_algorithm=key_algorithm, trust_key=trust_key, **options)
     is_midi = path.suffix.lower() in MIDI_SUFFIXES
-    if reader == "mido" or (reader == "auto" and is_midi):
+    if is_midi or reader == "mido":
         from .midi_io import read_midi
-        return [read_midi(path, **settings)]
+        return [read_midi(path, parser="music21" if reader == "music21" else "mido", **settings)]
     from music21 import converter
 
     try:
