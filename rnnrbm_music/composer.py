@@ -245,7 +245,10 @@ class RnnRbmComposer:
         """Like :meth:`continue_sequence`, as PianoRolls."""
         prime_roll = self.to_roll(prime, "primer")
         frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
-        continuations = [prime_roll.replace(frames=f) for f in frames]
+        # From the primer's end: its last meter and tempo, its bar lines (a pickup if it ends
+        # inside a bar).
+        after = prime_roll[len(prime_roll):]
+        continuations = [after.replace(frames=f) for f in frames]
         return [prime_roll.concat(c) if include_prime else c for c in continuations]
 
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
@@ -255,7 +258,8 @@ class RnnRbmComposer:
 
         The primer's key is detected and it is moved to the model's C; the recurrent state is
         seeded by running the RNN over the primer's frames; the continuation is sampled from
-        there and moved back to the primer's key, with its meter and tempo. With
+        there and moved back to the primer's key, in the primer's last meter and tempo, its bar
+        lines going on where the primer's fall. With
         ``include_prime`` the score starts with the primer (as read onto the frame grid).
         """
         rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1)

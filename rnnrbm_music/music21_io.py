@@ -8,7 +8,9 @@ extension; MIDI files take the fast mido path of :mod:`rnnrbm_music.midi_io` by 
 
 from __future__ import annotations
 
+import copy
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Literal
@@ -17,12 +19,13 @@ import numpy as np
 
 from . import keys
 from .errors import ReadError
+from .notation import to_stream
 from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn", ".mei", ".rntxt")
-#: Staves of the written score split here: pitches at or above go to the treble staff.
-MIDDLE_C = 60
+#: Reading options that only scores have (MIDI files hold no repeats or chord symbols).
+SCORE_OPTIONS = ("expand_repeats", "realize_chord_symbols")
 
 
 def _is_percussion(part) -> bool:
@@ -41,18 +44,31 @@ def _first(stream, cls):
 def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
                 key_algorithm: str | None = None, trust_key: bool = False,
                 lowest: int = PIANO_LOWEST, n_pitches: int = PIANO_KEYS,
-                out_of_range: Literal["error", "fold"] = "error",
-                source: str = "") -> PianoRoll:
+                out_of_range: Literal["error", "fold"] = "error", expand_repeats: bool = True,
+                realize_chord_symbols: bool = False, source: str = "") -> PianoRoll:
     """Turn a music21 Stream into a :class:`PianoRoll`; the stream itself is never modified.
 
-    All pitched parts are merged into one roll (chords, ties, voices and overlapping notes
-    included); grace notes are ignored, unpitched and percussion parts left out. Times are rounded
-    to the nearest frame; a note shorter than a frame still gets one. A note outside the pitch
-    range raises :class:`~rnnrbm_music.roll.RangeError` naming it (``out_of_range="fold"`` moves
-    it by octaves instead). The key is found by music21's key analysis ``key_algorithm``
-    (default ``'key'``; see :mod:`rnnrbm_music.keys`), or taken from the stream's own ``Key``
-    object when ``trust_key`` is set and it has one; with ``normalize_key`` the roll is moved to
-    C major / C minor and the interval recorded in ``transposition``.
+    The music is read as it sounds and as it is performed:
+
+    - transposing instruments (a B-flat clarinet, a horn in F) at sounding pitch;
+    - repeats and first/second endings played out (music21's ``expandRepeats``) unless
+      ``expand_repeats=False`` (then as written); a score whose repeats music21 cannot expand is
+      read as written, with a warning;
+    - chord symbols (lead-sheet harmonies) are not sounding notes and are left out, unless
+      ``realize_chord_symbols`` (then each sounds, as music21 realizes it, until the next one);
+    - grace notes, unpitched and percussion parts left out;
+    - all other pitched parts merged into one roll (chords, ties, voices, overlapping notes).
+
+    Times are rounded to the nearest frame; a note shorter than a frame still gets one. A note
+    outside the pitch range raises :class:`~rnnrbm_music.roll.RangeError` naming it
+    (``out_of_range="fold"`` moves it by octaves instead). The roll keeps the score's pickup
+    (the frames of an incomplete first bar), its time signatures and its tempo marks with the
+    frames where they change (120 bpm until the first mark). The key is found by music21's key
+    analysis ``key_algorithm`` (default ``'key'``; see :mod:`rnnrbm_music.keys`), or taken from
+    the stream's own ``Key`` when ``trust_key`` is set and it has one; with ``normalize_key`` the
+    roll is moved to C major / C minor and the interval recorded in ``transposition``.
+
+    Raises :class:`ReadError` (naming ``source``) when nothing pitched is left to read.
 
     >>> from music21 import converter
     >>> s = converter.parse("tinyNotation: 3/4 d4 f#8 a8 d'4")
@@ -62,124 +78,107 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     >>> roll.notes()[:3]             # (onset, duration, pitch) in eighth-note frames, now in C
     [(0, 2, 60), (2, 1, 64), (3, 1, 67)]
     """
-    from music21 import key as m21key, meter, note, tempo
+    from music21 import key as m21key
 
-    label = source or getattr(stream, "filePath", None) or repr(stream)
+    label = str(source or getattr(stream, "filePath", None) or repr(stream))
+    stream = _as_performed(stream, expand_repeats, label)
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
     pitched = [p for p in parts if not _is_percussion(p)]
-    notes: list[tuple[float, float, int]] = []
-    for part in pitched:
-        for element in part.flatten().notes:
-            if isinstance(element, note.Unpitched) or element.duration.isGrace:
-                continue
-            start = float(element.offset)
-            end = start + float(element.quarterLength)
-            notes.extend((start, end, p.midi) for p in getattr(element, "pitches", ()))
+    notes = [n for part in pitched for n in _sounding_notes(part, realize_chord_symbols)]
     if not notes:
         what = "only percussion" if parts and not pitched else "no pitched notes"
         raise ReadError(label, f"the score has {what}: nothing to turn into a piano roll")
 
-    signature = _first(stream, meter.TimeSignature)
-    mark = _first(stream, tempo.MetronomeMark)
-    bpm = mark.getQuarterBPM() if mark is not None else None
+    def frame(offset) -> int:
+        return int(np.floor(float(offset) * steps_per_quarter + 0.5))
+
+    signatures = _changes([(frame(offset), ts.ratioString)
+                           for offset, ts in _timed(parts[0], "TimeSignature")], "4/4")
+    tempos = _changes([(frame(offset), float(mark.getQuarterBPM()))
+                       for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
+                      120.0)
     roll = PianoRoll.from_notes(
         notes, steps_per_quarter=steps_per_quarter, lowest=lowest, n_pitches=n_pitches,
-        out_of_range=out_of_range, source=str(label),
-        time_signature=signature.ratioString if signature is not None else "4/4",
-        bpm=float(bpm) if bpm else 120.0)
+        out_of_range=out_of_range, source=label,
+        time_signature=signatures[0][1], time_signature_changes=signatures[1:],
+        bpm=tempos[0][1], tempo_changes=tempos[1:],
+        pickup=_pickup(parts[0], frame))
     explicit = _first(stream, m21key.Key) if trust_key else None
     explicit_name = (keys.key_name(explicit.tonic.pitchClass, explicit.mode)
                      if explicit is not None and explicit.mode in ("major", "minor") else None)
     return keys.apply_key(roll, normalize_key, key_algorithm, explicit_name)
 
 
-def _spelling(key_name: str | None):
-    """A MIDI number -> music21 Pitch function that spells with flats in flat keys."""
-    from music21 import key as m21key, pitch
+def _as_performed(stream, expand_repeats: bool, label: str):
+    """The stream at sounding pitch with its repeats played out (a copy when either applies)."""
+    from music21 import bar, repeat, spanner
 
-    use_flats = False
-    if key_name:
-        tonic, mode = keys.parse_key(key_name)
-        use_flats = m21key.Key(keys.key_name(tonic, mode).split()[0], mode).sharps < 0
-
-    def make(midi: int):
-        p = pitch.Pitch(midi=midi)
-        if use_flats and p.accidental is not None and p.accidental.alter > 0:
-            p = p.getLowerEnharmonic()
-        return p
-    return make
-
-
-def _staff(frames: np.ndarray, lowest: int, steps_per_quarter: int, make_pitch, staff_cls):
-    """One staff: a chord, note or rest per run of identical frames, ties where notes go on."""
-    from music21 import chord, note, tie
-
-    staff = staff_cls()
-    n = len(frames)
-    change = np.flatnonzero(np.any(frames[1:] != frames[:-1], axis=1)) + 1
-    bounds = [0, *change.tolist(), n]
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        row = frames[start]
-        length = Fraction(stop - start, steps_per_quarter)
-        columns = np.flatnonzero(row)
-        if columns.size == 0:
-            element = note.Rest(quarterLength=length)
-        else:
-            nxt = frames[stop] if stop < n else np.zeros_like(row)
-            prev = frames[start - 1] if start > 0 else np.zeros_like(row)
-            notes = []
-            for c in columns:
-                n_obj = note.Note(make_pitch(int(c) + lowest), quarterLength=length)
-                held_before, held_after = bool(prev[c]), bool(nxt[c])
-                if held_before or held_after:
-                    n_obj.tie = tie.Tie("continue" if held_before and held_after
-                                        else "stop" if held_before else "start")
-                notes.append(n_obj)
-            element = notes[0] if len(notes) == 1 else chord.Chord(notes, quarterLength=length)
-        staff.insert(Fraction(start, steps_per_quarter), element)
-    return staff
+    parts = [stream, *getattr(stream, "parts", [])]
+    transposing = any(inst.transposition is not None and inst.transposition.semitones
+                      for inst in stream.recurse().getElementsByClass("Instrument"))
+    if transposing and any(p.atSoundingPitch is not True for p in parts):
+        stream = stream.toSoundingPitch(inPlace=False)
+    repeats = (stream.recurse().getElementsByClass((bar.Repeat, repeat.RepeatExpression)).first()
+               or stream.recurse().getElementsByClass(spanner.RepeatBracket).first())
+    if expand_repeats and repeats is not None:
+        try:
+            stream = stream.expandRepeats()
+        except Exception as error:  # music21 raises ExpanderException and others on odd repeats
+            warnings.warn(f"{label}: repeats read as written (music21 cannot expand them: "
+                          f"{error})", stacklevel=3)
+    return stream
 
 
-def to_stream(roll: PianoRoll, title: str | None = None):
-    """A music21 ``Score`` of the roll: a piano part on two staves (treble from middle C up, bass
-    below), notes, chords and rests from runs of frames, with the roll's time signature, tempo
-    and key, moved back by ``-roll.transposition`` so it sounds where it came from.
+def _sounding_notes(part, realize_chord_symbols: bool) -> list[tuple[float, float, int]]:
+    """``(start, end, midi)`` in quarter notes of every sounding note of one part."""
+    from music21 import harmony, note
 
-    >>> roll = PianoRoll.from_benchmark([(48, 60, 64), (48, 60, 64), (), (67,)], key="C major")
-    >>> score = to_stream(roll)
-    >>> [len(staff.recurse().notes) for staff in score.parts]
-    [2, 1]
-    >>> from_stream(score, normalize_key=False).notes() == roll.notes()
-    True
+    flat = part.flatten()
+    if realize_chord_symbols:
+        flat = copy.deepcopy(flat)   # realizing sets durations: leave the caller's stream alone
+        harmony.realizeChordSymbolDurations(flat)
+    found = []
+    for element in flat.notes:
+        if isinstance(element, note.Unpitched) or element.duration.isGrace:
+            continue
+        if isinstance(element, harmony.ChordSymbol) and not realize_chord_symbols:
+            continue
+        start = float(element.offset)
+        end = start + float(element.quarterLength)
+        found.extend((start, end, p.midi) for p in getattr(element, "pitches", ()))
+    return found
+
+
+def _timed(stream, class_name: str) -> list[tuple[Fraction, object]]:
+    """``(offset in quarters, element)`` of each ``class_name`` element, in time order."""
+    elements = stream.flatten().getElementsByClass(class_name)
+    return sorted(((Fraction(el.offset), el) for el in elements), key=lambda pair: pair[0])
+
+
+def _changes(timed: list[tuple[int, object]], default) -> list[tuple[int, object]]:
+    """``(frame, value)`` from frame 0 on: the first value, then each change (the last one given
+    at a frame wins; a value equal to the one in force is no change).
+
+    >>> _changes([(0, "3/4"), (12, "3/4"), (12, "4/4")], "4/4")
+    [(0, '3/4'), (12, '4/4')]
     """
-    from music21 import clef, key as m21key, layout, metadata, meter, stream, tempo
+    at_frame: dict[int, object] = {0: default}
+    for frame, value in timed:
+        at_frame[frame] = value
+    changes: list[tuple[int, object]] = []
+    for frame in sorted(at_frame):
+        if not changes or at_frame[frame] != changes[-1][1]:
+            changes.append((frame, at_frame[frame]))
+    return changes
 
-    sounding_lowest = roll.lowest - roll.transposition    # MIDI pitch of column 0 as heard
-    if sounding_lowest < 0 or sounding_lowest + roll.n_pitches > 128:
-        raise ValueError(f"moved back by {-roll.transposition:+d} semitones the roll's range "
-                         f"leaves MIDI's 0..127")
-    make_pitch = _spelling(roll.key)
-    score = stream.Score()
-    if title:
-        score.insert(0, metadata.Metadata(title=title))
-    split = int(np.clip(MIDDLE_C - sounding_lowest, 0, roll.n_pitches))
-    staves = []
-    for columns, lowest, staff_clef in (
-            (slice(split, None), sounding_lowest + split, clef.TrebleClef()),
-            (slice(0, split), sounding_lowest, clef.BassClef())):
-        staff = _staff(roll.frames[:, columns], lowest, roll.steps_per_quarter, make_pitch,
-                       stream.PartStaff)
-        staff.insert(0, staff_clef)
-        staff.insert(0, meter.TimeSignature(roll.time_signature))
-        if roll.key:
-            tonic, mode = keys.parse_key(roll.key)
-            staff.insert(0, m21key.Key(keys.key_name(tonic, mode).split()[0], mode))
-        staves.append(staff)
-    staves[0].insert(0, tempo.MetronomeMark(number=roll.bpm, referent=1.0))
-    for staff in staves:
-        score.insert(0, staff)
-    score.insert(0, layout.StaffGroup(staves, symbol="brace"))
-    return score
+
+def _pickup(part, frame) -> int:
+    """Frames of an incomplete first bar (an anacrusis), 0 if the music starts on a downbeat."""
+    measure = part.getElementsByClass("Measure").first()
+    if measure is None or not (measure.paddingLeft or measure.number == 0):
+        return 0
+    length = frame(measure.duration.quarterLength)
+    return length if 0 < length < frame(measure.barDuration.quarterLength) else 0
 
 
 def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,
@@ -187,8 +186,11 @@ def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: boo
          reader: Literal["auto", "music21", "mido"] = "auto", **options) -> PianoRoll:
     """Read one piece from MIDI, MusicXML, ABC, Humdrum or any format music21 reads.
 
-    MIDI files take the fast mido reader unless ``reader="music21"``. A file holding several
-    pieces (an ABC collection, say) raises: read it with :class:`~rnnrbm_music.Corpus`.
+    MIDI files are parsed by mido unless ``reader="music21"`` (music21's MIDI parser; see
+    :mod:`rnnrbm_music.midi_io`); scores go through music21 and :func:`from_stream`, whose
+    ``expand_repeats`` and ``realize_chord_symbols`` options ``options`` may set (with
+    ``lowest``, ``n_pitches`` and ``out_of_range``). A file holding several pieces (an ABC
+    collection, say) raises: read it with :class:`~rnnrbm_music.Corpus`.
 
     >>> from music21 import corpus
     >>> roll = read(corpus.getWork("bach/bwv66.6"))
@@ -215,15 +217,15 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
         raise ReadError(path, "no such file")
     settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,
                     key_algorithm=key_algorithm, trust_key=trust_key, **options)
-    is_midi = path.suffix.lower() in MIDI_SUFFIXES
-    if is_midi or reader == "mido":
+    if path.suffix.lower() in MIDI_SUFFIXES:
         from .midi_io import read_midi
+        for score_only in SCORE_OPTIONS:
+            settings.pop(score_only, None)
         return [read_midi(path, parser="music21" if reader == "music21" else "mido", **settings)]
     from music21 import converter
 
     try:
-        parsed = (converter.parse(path, quantizePost=False) if is_midi
-                  else converter.parse(path))
+        parsed = converter.parse(path)
     except Exception as error:  # music21 raises many kinds; all mean "cannot read this file"
         raise ReadError(path, f"music21 cannot parse it ({type(error).__name__}: {error})") from None
     scores = pieces_of(parsed)
@@ -245,10 +247,15 @@ def pieces_of(stream) -> list:
     return [stream]
 
 
-def write(music, path: str | os.PathLike, **plot_options) -> Path:
+def write(music, path: str | os.PathLike, title: str | None = None, **plot_options) -> Path:
     """Write a PianoRoll or music21 Stream by the path's extension: ``.mid``/``.midi``,
     ``.musicxml``/``.xml``/``.mxl``, or ``.png`` (a piano-roll plot, PianoRolls only;
     ``plot_options`` go to :func:`~rnnrbm_music.plot.plot_roll`).
+
+    A PianoRoll becomes a MIDI file straight from its notes (:func:`~rnnrbm_music.midi_writer.
+    write_midi`: each note struck once, with the roll's tempo, meter and key events) and a score
+    through :func:`to_stream`; a Stream is written by music21. ``title`` names the piece in
+    the file. Raises ValueError for an unknown extension.
 
     >>> import tempfile, os
     >>> out = write(PianoRoll.from_benchmark([(60, 64, 67)] * 4), os.path.join(tempfile.mkdtemp(), "c.mid"))
@@ -261,13 +268,16 @@ def write(music, path: str | os.PathLike, **plot_options) -> Path:
         if not isinstance(music, PianoRoll):
             raise ValueError(f"{path}: a .png piano-roll plot needs a PianoRoll, not a Stream")
         from .plot import plot_roll
-        return plot_roll(music, path, **plot_options)
+        return plot_roll(music, path, title=title, **plot_options)
     fmt = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
            ".mxl": "mxl"}.get(suffix)
     if fmt is None:
         raise ValueError(f"{path}: unknown output kind {suffix!r}; use .mid, .musicxml or .png")
-    score = to_stream(music) if isinstance(music, PianoRoll) else music
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "midi" and isinstance(music, PianoRoll):
+        from .midi_writer import write_midi
+        return write_midi(music, path, title=title)
+    score = to_stream(music, title=title) if isinstance(music, PianoRoll) else music
     score.write(fmt, fp=str(path))
     return path
 

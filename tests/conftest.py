@@ -8,6 +8,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 JSB = DATA / "benchmarks" / "jsb_chorales.pickle"
 NOTTINGHAM = DATA / "benchmarks" / "nottingham.pickle"
 NOTTINGHAM_MIDI = DATA / "nottingham_midi"
+#: Real-world inputs of the kinds MIDI and score tools get wrong; README.md gives each right result.
+CASES = DATA.parent / "cases" / "io"
 
 
 @pytest.fixture(scope="session")

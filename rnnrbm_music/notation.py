@@ -1,0 +1,241 @@
+"""A :class:`PianoRoll` as a music21 ``Score`` that a musician would write.
+
+:func:`to_stream` writes a piano part on two staves (treble from middle C up, bass below) with
+real measures: the pickup bar, the roll's time-signature and tempo changes, and the key signature
+of the roll's key. Each note of the roll is one note of the score, held for its whole length:
+
+- notes that start and end together form a chord; a note held while others move goes into a
+  voice of its own on its staff (up to :data:`MAX_VOICES`), the way an engraver writes a held
+  note under moving ones, so that no chord mixes held and moving notes;
+- a note that crosses a bar line is split there and tied (music21's notation tools split
+  durations a bar cannot hold, such as five eighths, into tied values when it writes MusicXML);
+- pitches are spelled for the key with music21's scales: the key's own degrees (in minor keys
+  also the raised sixth and seventh, B natural in C minor), other pitches with one sharp in sharp
+  keys and one flat in flat keys, never a double accidental.
+
+Because every chord's notes share their ties, music21's own MIDI writer (``score.write("midi")``,
+which merges ties chord by chord) strikes each note of the roll once, for its whole length.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import lru_cache
+
+from . import keys
+from .roll import PianoRoll
+
+#: Staves of the written score split here: pitches at or above go to the treble staff.
+MIDDLE_C = 60
+#: Voices per staff before notes that fit no voice are split and tied into one.
+MAX_VOICES = 4
+
+
+@lru_cache(maxsize=64)
+def pitch_names(key_name: str | None) -> tuple[str, ...]:
+    """The spelling of each pitch class (C=0 .. B=11) in ``key_name``, as music21 pitch names.
+
+    >>> pitch_names("C minor")[3], pitch_names("C minor")[8], pitch_names("C minor")[11]
+    ('E-', 'A-', 'B')
+    >>> pitch_names("E- major")[6], pitch_names("G major")[6], pitch_names("D major")[10]
+    ('G-', 'F#', 'A#')
+    """
+    from music21 import key as m21key, pitch, scale
+
+    tonic, mode = keys.parse_key(key_name or "C major")
+    key = m21key.Key(keys.key_name(tonic, mode).split()[0], mode)
+    degrees = list(key.getScale().getPitches())
+    if mode == "minor":   # the raised sixth and seventh of melodic and harmonic minor
+        degrees += scale.MelodicMinorScale(key.tonic).getPitches(direction=scale.Direction.ASCENDING)
+    names: dict[int, str] = {}
+    for p in degrees:
+        names.setdefault(p.pitchClass, p.name)
+    sharp_side = key.sharps >= 0
+    for pitch_class in range(12):
+        if pitch_class not in names:
+            plain = pitch.Pitch(pitch_class)
+            alter = plain.accidental.alter if plain.accidental is not None else 0
+            if alter > 0 and not sharp_side:
+                plain = plain.getHigherEnharmonic()   # C# -> D-
+            elif alter < 0 and sharp_side:
+                plain = plain.getLowerEnharmonic()    # B- -> A#
+            names[pitch_class] = plain.name
+    return tuple(names[pc] for pc in range(12))
+
+
+def spell(midi: int, key_name: str | None):
+    """A music21 ``Pitch`` for a MIDI number, spelled for ``key_name``.
+
+    >>> spell(68, "C minor").nameWithOctave, spell(59, "C minor").nameWithOctave
+    ('A-4', 'B3')
+    >>> spell(61, "A- major").nameWithOctave, spell(70, "D major").nameWithOctave
+    ('D-4', 'A#4')
+    """
+    from music21 import pitch
+
+    p = pitch.Pitch(pitch_names(key_name)[midi % 12])
+    p.octave = 4
+    p.octave += (midi - p.midi) // 12
+    return p
+
+
+def _voices(notes: list[tuple[int, int, int]]) -> list[list[tuple[int, int, tuple[int, ...]]]]:
+    """Notes ``(onset, length, pitch)`` of one staff as voices: lists of ``(onset, end, pitches)``
+    chords, each voice free of overlaps. Chords are the notes sharing onset and end; each goes,
+    in order of onset and from the top down, to the first voice free at its onset. Past
+    :data:`MAX_VOICES` a chord that fits no voice is split at the onsets and ends of the first
+    voice's chords and added to them as tied pieces.
+
+    >>> _voices([(0, 8, 72), (0, 2, 64), (2, 2, 65), (8, 2, 67), (8, 6, 60)])
+    [[(0, 8, (72,)), (8, 10, (67,))], [(0, 2, (64,)), (2, 4, (65,)), (8, 14, (60,))]]
+    """
+    chords: dict[tuple[int, int], list[int]] = {}
+    for onset, length, pitch in notes:
+        chords.setdefault((onset, onset + length), []).append(pitch)
+    order = sorted(chords, key=lambda span: (span[0], -max(chords[span])))
+    voices: list[list[tuple[int, int, tuple[int, ...]]]] = []
+    leftovers = []
+    for onset, end in order:
+        pitches = tuple(sorted(chords[onset, end]))
+        free = next((v for v in voices if v[-1][1] <= onset), None)
+        if free is None and len(voices) < MAX_VOICES:
+            free = []
+            voices.append(free)
+        if free is None:
+            leftovers.append((onset, end, pitches))
+        else:
+            free.append((onset, end, pitches))
+    if leftovers:
+        voices[0] = _merge_into(voices[0], leftovers)
+    return voices
+
+
+def _merge_into(voice, extra):
+    """``voice`` with the ``extra`` chords added, every chord cut where another starts or ends;
+    a cut note continues tied (:func:`_staff_elements` ties pieces of one note)."""
+    spans = voice + extra
+    cuts = sorted({t for onset, end, _ in spans for t in (onset, end)})
+    merged = []
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        pitches = tuple(sorted({p for onset, end, ps in spans if onset <= start and stop <= end
+                                for p in ps}))
+        if pitches:
+            merged.append((start, stop, pitches))
+    return merged
+
+
+def _held_across(voice) -> set[tuple[int, int]]:
+    """``(frame, pitch)`` where a note of ``voice`` goes on into the next chord (after a cut)."""
+    return {(end, p) for (_, end, ps), (onset, _, next_ps) in zip(voice, voice[1:])
+            if end == onset for p in ps if p in next_ps}
+
+
+def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = None):
+    """A music21 ``Score`` of the roll: a piano part on two staves, in measures, moved back by
+    ``-roll.transposition`` so it sounds where it came from (see the module's notes).
+
+    Raises ValueError if a note moved back leaves MIDI's 0..127.
+
+    >>> roll = PianoRoll.from_benchmark([(48, 60, 64), (48, 60, 64), (), (67,)], key="C major")
+    >>> score = to_stream(roll)
+    >>> [len(staff.recurse().notes) for staff in score.parts]
+    [2, 1]
+    >>> from rnnrbm_music import from_stream
+    >>> from_stream(score, normalize_key=False).notes() == roll.notes()
+    True
+    """
+    from music21 import instrument, layout, metadata, stream
+
+    shift = -roll.transposition
+    notes = [(onset, length, pitch + shift) for onset, length, pitch in roll.notes()]
+    if notes and not 0 <= min(p for *_, p in notes) <= max(p for *_, p in notes) <= 127:
+        raise ValueError(f"moved back by {shift:+d} semitones the roll's notes leave MIDI's 0..127")
+    score = stream.Score()
+    if title or composer:
+        score.insert(0, metadata.Metadata(title=title, composer=composer))
+    # Whole bars: the last one is filled up with rests, as a musician writes it.
+    bars = roll.measures(roll.downbeat_after(max(len(roll), 1)))
+    staves = []
+    for treble in (True, False):
+        staff_notes = [n for n in notes if (n[2] >= MIDDLE_C) == treble]
+        staff = _staff(staff_notes, roll, bars, treble, with_tempo=treble)
+        staves.append(staff)
+    piano = instrument.Piano()
+    staves[0].insert(0, piano)
+    for staff in staves:
+        score.insert(0, staff)
+    score.insert(0, layout.StaffGroup(staves, name="Piano", abbreviation="Pno.", symbol="brace"))
+    return score
+
+
+def _staff(notes, roll: PianoRoll, bars, treble: bool, with_tempo: bool):
+    from music21 import clef, key as m21key, meter, stream, tempo
+
+    spq = roll.steps_per_quarter
+    voices = _voices(notes)
+    held = [_held_across(v) for v in voices]
+    tempos = dict(roll.tempos())
+    staff = stream.PartStaff()
+    previous_signature = None
+    for number, (start, end, signature) in enumerate(bars, start=0 if roll.pickup else 1):
+        measure = stream.Measure(number=number)
+        if start == 0:
+            measure.insert(0, clef.TrebleClef() if treble else clef.BassClef())
+            if roll.key:
+                tonic, mode = keys.parse_key(roll.key)
+                measure.insert(0, m21key.Key(keys.key_name(tonic, mode).split()[0], mode))
+        if signature != previous_signature:
+            measure.insert(0, meter.TimeSignature(signature))
+            previous_signature = signature
+        if with_tempo:
+            for frame, bpm in tempos.items():
+                if start <= frame < end:
+                    measure.insert(Fraction(frame - start, spq),
+                                   tempo.MetronomeMark(number=round(bpm, 2), referent=1.0))
+        in_bar = [[c for c in v if c[0] < end and c[1] > start] for v in voices]
+        used = [i for i, chords in enumerate(in_bar) if chords]
+        if len(used) <= 1:
+            chords = in_bar[used[0]] if used else []
+            _fill(measure, chords, start, end, spq, roll.key, held[used[0]] if used else set(),
+                  whole_bar=not (start == 0 and roll.pickup))
+        else:
+            for i in used:
+                voice = stream.Voice(id=str(i + 1))
+                _fill(voice, in_bar[i], start, end, spq, roll.key, held[i])
+                measure.insert(0, voice)
+        if start == 0 and roll.pickup:
+            full = Fraction(roll.frames_per_bar, spq)
+            measure.paddingLeft = float(full - Fraction(end - start, spq))
+            measure.showNumber = stream.enums.ShowNumber.NEVER   # MusicXML's implicit="yes"
+        staff.append(measure)
+    return staff
+
+
+def _fill(container, chords, start: int, end: int, spq: int, key_name, held,
+          whole_bar: bool = True) -> None:
+    """Rests and chords of one voice within the bar ``[start, end)``, tied across its edges; an
+    empty ``whole_bar`` gets a whole-bar rest (never a pickup, which is shorter than its meter)."""
+    from music21 import chord, note, tie
+
+    position = start
+    for onset, stop, pitches in chords:
+        first, last = max(onset, start), min(stop, end)
+        if first > position:
+            container.insert(Fraction(position - start, spq),
+                             note.Rest(quarterLength=Fraction(first - position, spq)))
+        pieces = []
+        for p in pitches:
+            n = note.Note(spell(p, key_name), quarterLength=Fraction(last - first, spq))
+            before = onset < first or (onset, p) in held
+            after = stop > last or (stop, p) in held
+            if before or after:
+                n.tie = tie.Tie("continue" if before and after else "stop" if before else "start")
+            pieces.append(n)
+        element = pieces[0] if len(pieces) == 1 else chord.Chord(pieces)
+        container.insert(Fraction(first - start, spq), element)
+        position = last
+    if position < end:
+        rest = note.Rest(quarterLength=Fraction(end - position, spq))
+        if position == start and whole_bar:
+            rest.fullMeasure = True
+        container.insert(Fraction(position - start, spq), rest)
