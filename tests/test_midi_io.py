@@ -1,35 +1,275 @@
+import struct
+import warnings
+
+import mido
 import pytest
 
 from conftest import NOTTINGHAM_MIDI
-from rnnrbm_music import ReadError, read
+from rnnrbm_music import ReadError, from_stream, keys, read
+from rnnrbm_music.midi_io import read_midi
+
+PARSERS = ("mido", "music21")
+#: Every 25th Nottingham file: 42 files across the collection.
+NOTTINGHAM_SAMPLE = sorted(NOTTINGHAM_MIDI.glob("*.mid"))[::25]
 
 
-def test_mido_and_music21_paths_agree_on_nottingham_files():
-    files = sorted(NOTTINGHAM_MIDI.glob("*.mid"))[::25]   # 42 files across the collection
-    assert len(files) > 40
-    for path in files:
+# --- small MIDI files built here ----------------------------------------------------------------
+def vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    while n := n >> 7:
+        out.append(0x80 | (n & 0x7F))
+    return bytes(reversed(out))
+
+
+def smf(division: int, *tracks: bytes, midi_type: int = 1) -> bytes:
+    """A Standard MIDI File from raw track bodies (delta-time + event bytes)."""
+    return (b"MThd" + struct.pack(">IHHH", 6, midi_type, len(tracks), division)
+            + b"".join(b"MTrk" + struct.pack(">I", len(body)) + body for body in tracks))
+
+
+def note(delta: int, pitch: int, length: int, channel: int = 0) -> bytes:
+    """A note_on after ``delta`` ticks and its note_off ``length`` ticks later."""
+    return (vlq(delta) + bytes([0x90 | channel, pitch, 80])
+            + vlq(length) + bytes([0x80 | channel, pitch, 0]))
+
+
+def meta(delta: int, kind: int, payload: bytes) -> bytes:
+    return vlq(delta) + bytes([0xFF, kind]) + vlq(len(payload)) + payload
+
+
+def tempo(delta: int, microseconds: int) -> bytes:
+    return meta(delta, 0x51, microseconds.to_bytes(3, "big"))
+
+
+END = meta(0, 0x2F, b"")
+
+
+def write(tmp_path, name: str, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def read_quietly(path, parser, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read(path, normalize_key=False, reader=parser, **options)
+
+
+# --- the rules, on files built for them -----------------------------------------------------------
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_hanging_note_ends_with_its_own_track(tmp_path, parser):
+    # track 1: E4 switched on at 0, never off, track ends at tick 960; track 2 plays to tick 4800
+    hanging = vlq(0) + bytes([0x90, 64, 80]) + meta(960, 0x2F, b"")
+    melody = note(0, 60, 4800) + END
+    roll = read_quietly(write(tmp_path, "hanging.mid", smf(480, hanging, melody)), parser)
+    assert roll.notes() == [(0, 4, 64), (0, 20, 60)]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_hanging_note_ends_at_the_last_event_of_a_track_without_end_of_track(tmp_path, parser):
+    body = vlq(0) + bytes([0x90, 64, 80]) + note(0, 60, 480) + note(480, 62, 480)
+    roll = read_quietly(write(tmp_path, "no_eot.mid", smf(480, body, midi_type=0)), parser)
+    assert roll.notes() == [(0, 2, 60), (0, 6, 64), (4, 2, 62)]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_tempo_map_rules(tmp_path, parser):
+    conductor = (tempo(0, 500_000) + tempo(0, 600_000)          # two at tick 0: the last wins
+                 + tempo(960, 600_000)                           # the tempo in force: dropped
+                 + tempo(960, 1_000_000) + tempo(5, 750_000)     # one frame (8): the last wins
+                 + tempo(480, 500_000)                           # frame 10
+                 + tempo(7680, 400_000)                          # after the last note: dropped
+                 + END)
+    melody = note(0, 60, 4800) + END                               # 10 quarters: 20 frames
+    roll = read_quietly(write(tmp_path, "tempi.mid", smf(480, conductor, melody)), parser)
+    assert roll.bpm == 100.0
+    assert roll.tempo_changes == ((8, 80.0), (10, 120.0))
+    assert len(roll) == 20
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_meter_map_from_any_track(tmp_path, parser):
+    def signature(delta, numerator, power):
+        return meta(delta, 0x58, bytes([numerator, power, 24, 8]))
+    first = signature(0, 3, 2) + signature(1440, 6, 3) + END          # 3/4, then 6/8 at frame 6
+    second = signature(2880, 2, 2) + note(0, 60, 1920) + END           # 2/4 at frame 12 (track 2)
+    notes = note(0, 62, 4800) + END
+    roll = read_quietly(write(tmp_path, "meters.mid", smf(480, first, second, notes)), parser)
+    assert roll.time_signature == "3/4"
+    assert roll.time_signature_changes == ((6, "6/8"), (12, "2/4"))
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_stray_note_off_and_a_restruck_note(tmp_path, parser):
+    body = (vlq(0) + bytes([0x80, 60, 0])                            # note_off, nothing sounding
+            + vlq(0) + bytes([0x90, 60, 80]) + vlq(480) + bytes([0x90, 60, 80])   # C4 twice
+            + vlq(240) + bytes([0x90, 60, 0])                        # first C4 ends at 720
+            + vlq(720) + bytes([0x80, 60, 0]) + END)                 # second at 1440
+    data = smf(480, body, midi_type=0)
+    from rnnrbm_music.midi_io import _mido_tracks, _music21_tracks, _notes_and_metas
+    parse = _mido_tracks if parser == "mido" else _music21_tracks
+    assert sorted(_notes_and_metas(parse(data))[0]) == [(0, 720, 60), (480, 1440, 60)]
+    assert read_quietly(write(tmp_path, "restruck.mid", data), parser).notes() == [(0, 6, 60)]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_smpte_that_both_parsers_read(tmp_path, parser):
+    # 25 fps x 24 ticks per frame = 600 ticks per second = 300 ticks per quarter at 120 bpm
+    body = tempo(0, 1_000_000) + note(0, 60, 300) + note(0, 62, 600) + END
+    roll = read_quietly(write(tmp_path, "smpte24.mid", smf(0xE718, body, midi_type=0)), parser)
+    assert roll.notes() == [(0, 2, 60), (2, 4, 62)]
+    assert roll.bpm == 120.0 and roll.tempo_changes == ()     # SMPTE files ignore tempo events
+
+
+def test_smpte_29_fps_means_29_97(tmp_path):
+    # 29.97 fps x 40 ticks: 11,600 ticks are 9.68 s, 19.35 quarters, 38.7 frames (29 fps: 40)
+    body = note(0, 60, 11_600) + END
+    roll = read_quietly(write(tmp_path, "smpte29.mid", smf(0xE328, body, midi_type=0)), "mido")
+    assert roll.notes() == [(0, 39, 60)]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_every_key_signature_is_the_explicit_key(tmp_path, parser):
+    for (sharps, mode), name in sorted(mido.midifiles.meta._key_signature_decode.items()):
+        track = mido.MidiTrack([mido.MetaMessage("key_signature", key=name),
+                                mido.Message("note_on", note=60, time=0),
+                                mido.Message("note_off", note=60, time=480)])
+        midi = mido.MidiFile(type=0, ticks_per_beat=480)
+        midi.tracks.append(track)
+        path = tmp_path / f"key{sharps}{mode}.mid"
+        midi.save(path)
+        tonic = name[:-1] if name.endswith("m") else name
+        expected = keys.key_name(keys.parse_key(tonic)[0], "minor" if mode else "major")
+        assert read_quietly(path, parser, trust_key=True).key == expected, name
+        assert keys.parse_key(expected)[0] == (7 * sharps + 9 * mode) % 12
+
+
+def test_unknown_parser_is_refused():
+    with pytest.raises(ValueError, match="parser must be one of 'mido', 'music21'"):
+        read_midi(NOTTINGHAM_MIDI / "ashover1.mid", parser="pretty_midi")
+
+
+# --- damaged files --------------------------------------------------------------------------------
+@pytest.mark.parametrize("parser", PARSERS)
+def test_truncated_midi_file_is_read_as_far_as_it_goes(tmp_path, parser):
+    path = NOTTINGHAM_MIDI / "ashover1.mid"
+    data = path.read_bytes()
+    broken = write(tmp_path, "truncated.mid", data[: len(data) // 2])
+    with pytest.warns(UserWarning, match=r"truncated.mid: track chunk 2 declares \d+ bytes more "
+                                         "than the file holds: read what is there"):
+        cut = read(broken, normalize_key=False, reader=parser)
+    whole = read(path, normalize_key=False)
+    assert len(cut) == len(whole) - 2            # track 1 is whole; track 2 stops at frame 13
+    # every note is the whole file's but the one sounding at the cut, which ends there
+    (sounding, *others) = set(cut.notes()) - set(whole.notes())
+    assert others == [] and sounding == (12, 1, 38)
+    assert (12, 6, 38) in whole.notes()
+    assert len(whole.notes()) - len(cut.notes()) > 20
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_missing_track_is_named(tmp_path, parser):
+    data = smf(480, note(0, 60, 480) + END, note(0, 64, 480) + END)
+    broken = write(tmp_path, "two_of_one.mid", data[: data.rindex(b"MTrk") + 2])
+    with pytest.raises(ReadError, match="two_of_one.mid: not a readable MIDI file: the header "
+                                        r"announces 2 track\(s\) but the file holds 1$"):
+        read(broken, reader=parser)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_chunk_that_is_not_a_track_is_named(tmp_path, parser):
+    data = smf(480, note(0, 60, 480) + END, note(0, 64, 480) + END)
+    at = data.rindex(b"MTrk")
+    broken = write(tmp_path, "junk.mid", data[:at] + b"JUNK" + data[at + 4:])
+    with pytest.raises(ReadError, match=r"junk.mid: not a readable MIDI file: chunk 2 after the "
+                                        r"header is b'JUNK', not a track \(b'MTrk'\)"):
+        read(broken, reader=parser)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_text_file_named_mid_is_named(tmp_path, parser):
+    fake = write(tmp_path, "notes.mid", b"these are not the notes you are looking for\n")
+    with pytest.raises(ReadError, match="notes.mid: not a readable MIDI file: it starts with "
+                                        "b'thes', not with the b'MThd' of a MIDI header"):
+        read(fake, reader=parser)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_cut_header_and_zero_division_are_named(tmp_path, parser):
+    with pytest.raises(ReadError, match=r"short.mid: not a readable MIDI file: the header is cut "
+                                        r"short \(10 of 14 bytes\)"):
+        read(write(tmp_path, "short.mid", smf(480)[:10]), reader=parser)
+    with pytest.raises(ReadError, match="zero.mid: its header gives 0 ticks per quarter note"):
+        read(write(tmp_path, "zero.mid", smf(0, note(0, 60, 1) + END)), reader=parser)
+
+
+def test_both_parsers_failing_gives_one_line_naming_the_problem(tmp_path):
+    # A tempo event cut after its type byte: mido runs out of bytes (EOFError), so the mido path
+    # tries music21's parser, which fails too.
+    body = note(0, 60, 480) + bytes([0x00, 0xFF, 0x51])
+    path = write(tmp_path, "cut_event.mid", smf(480, body, midi_type=0))
+    with pytest.raises(ReadError) as error:
+        read(path)
+    assert str(error.value).startswith(
+        f"{path}: not a readable MIDI file (mido: EOFError: the data end in the middle of an "
+        "event; music21: IndexError: ")
+    assert "\n" not in str(error.value)
+
+
+def test_mido_errors_other_than_key_data_and_short_chunks_are_not_retried(tmp_path):
+    # An undefined status byte: music21's parser skips it and reads on with its clock wrong.
+    body = note(0, 60, 480) + bytes([0x00, 0xF4, 0x01, 0x02]) + note(0, 62, 480) + END
+    path = write(tmp_path, "status_f4.mid", smf(480, body, midi_type=0))
+    with pytest.raises(ReadError, match=r"status_f4.mid: not a readable MIDI file \(mido: OSError: "
+                                        r"undefined status byte 0xf4\)$"):
+        read(path)
+
+
+# --- Nottingham: the readers agree ------------------------------------------------------------------
+def _time_signature_changes(stream, roll):
+    """(frame, "n/d") of the stream's later time signatures, as the roll should hold them."""
+    from music21 import meter
+
+    found = sorted({(round(float(ts.getOffsetInHierarchy(stream)) * roll.steps_per_quarter),
+                     ts.ratioString) for ts in stream.recurse().getElementsByClass(meter.TimeSignature)})
+    changes, current = [], found[0][1] if found and found[0][0] == 0 else "4/4"
+    for frame, value in found:
+        if 0 < frame < len(roll) and value != current:
+            changes.append((frame, value))
+            current = value
+    return tuple(changes)
+
+
+def test_mido_reader_agrees_with_music21s_converter_on_nottingham_files():
+    """An independent check: music21's own MIDI-to-stream translation, then from_stream."""
+    from music21 import converter
+
+    assert len(NOTTINGHAM_SAMPLE) > 40
+    with_changes = 0
+    for path in NOTTINGHAM_SAMPLE:
         fast = read(path)
-        slow = read(path, reader="music21")
-        assert fast == slow, path
+        stream = converter.parse(path, quantizePost=False, forceSource=True)
+        slow = from_stream(stream, source=str(path))
+        assert fast.frames.shape == slow.frames.shape, path
+        assert (fast.frames == slow.frames).all(), path
+        assert (fast.time_signature, fast.bpm, fast.key, fast.transposition) == (
+            slow.time_signature, slow.bpm, slow.key, slow.transposition), path
+        assert fast.time_signature_changes == _time_signature_changes(stream, fast), path
+        with_changes += bool(fast.time_signature_changes)
+    assert with_changes >= 1
+
+
+def test_mido_and_music21_parsers_agree_on_nottingham_files():
+    for path in NOTTINGHAM_SAMPLE:
+        assert read(path) == read(path, reader="music21"), path
 
 
 def test_midi_meta_is_read():
     roll = read(NOTTINGHAM_MIDI / "ashover1.mid", normalize_key=False)
     assert roll.time_signature == "3/4"
-    assert roll.bpm > 0
+    assert roll.time_signature_changes[:2] == ((42, "2/4"), (46, "3/4"))
+    assert roll.bpm == 120.0 and roll.tempo_changes == ()
     assert roll.transposition == 0 and roll.key == "G major"
-
-
-def test_truncated_midi_file_is_named(tmp_path):
-    data = (NOTTINGHAM_MIDI / "ashover1.mid").read_bytes()
-    broken = tmp_path / "truncated.mid"
-    broken.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ReadError, match="truncated.mid: not a readable MIDI file"):
-        read(broken)
-
-
-def test_text_file_named_mid_is_named(tmp_path):
-    fake = tmp_path / "notes.mid"
-    fake.write_text("these are not the notes you are looking for\n")
-    with pytest.raises(ReadError, match="notes.mid: not a readable MIDI file"):
-        read(fake)
+    trusted = read(NOTTINGHAM_MIDI / "ashover1.mid", normalize_key=False, trust_key=True)
+    assert trusted.key == "G major"
