@@ -49,7 +49,7 @@ import mido
 
 from . import keys
 from .errors import ReadError
-from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll, parse_time_signature
+from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll, bar_frames, parse_time_signature, value_map
 
 #: MIDI channel 10, General MIDI percussion, counted from 0.
 PERCUSSION_CHANNEL = 9
@@ -315,9 +315,11 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
         [(start / ticks_per_quarter, end / ticks_per_quarter, pitch) for start, end, pitch in notes],
         steps_per_quarter=steps_per_quarter, lowest=lowest, n_pitches=n_pitches,
         out_of_range=out_of_range, source=str(path))
-    time_signature, time_signature_changes = _value_map(signatures, "4/4", len(roll))
-    bpm, tempo_changes = _value_map(tempos, DEFAULT_BPM, len(roll))
-    roll = roll.replace(time_signature=time_signature, bpm=bpm,
+    time_signature, time_signature_changes = value_map(signatures, "4/4", len(roll))
+    pickup, time_signature, time_signature_changes = _pickup_bar(
+        time_signature, time_signature_changes, steps_per_quarter)
+    bpm, tempo_changes = value_map(tempos, DEFAULT_BPM, len(roll))
+    roll = roll.replace(time_signature=time_signature, bpm=bpm, pickup=pickup,
                         time_signature_changes=time_signature_changes, tempo_changes=tempo_changes)
     return keys.apply_key(roll, normalize_key, key_algorithm, key if trust_key else None)
 
@@ -352,21 +354,20 @@ def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list,
     return notes, metas, percussion
 
 
-def _value_map(changes: list[tuple[int, object]], default, n_frames: int) -> tuple[object, tuple]:
-    """``(frame, value)`` pairs in time order -> (the value at frame 0, the later changes): of
-    several at one frame the last wins; a change to the value in force, or at or after
-    ``n_frames``, is dropped.
+def _pickup_bar(first: str, changes: tuple, steps_per_quarter: int) -> tuple[int, str, tuple]:
+    """MIDI has no anacrusis: notation programs write a pickup as a first bar in a meter of its
+    own length (1/4 before 3/4, as :func:`~rnnrbm_music.midi_writer.pickup_signature` does).
+    One such bar, shorter than the meter that follows it, is read as the pickup:
+    ``(pickup frames, the meter, the later changes)``. (A single bar of 3/4 before 4/4 reads as
+    a three-beat pickup: the bar lines are the same.)
 
-    >>> _value_map([(0, 90.0), (0, 100.0), (8, 100.0), (16, 50.0), (16, 60.0), (40, 70.0)], 120.0, 32)
-    (100.0, ((16, 60.0),))
+    >>> _pickup_bar("1/4", ((2, "3/4"), (20, "2/4")), 2)
+    (2, '3/4', ((20, '2/4'),))
+    >>> _pickup_bar("3/4", ((12, "4/4"),), 2)       # two bars of 3/4: a meter change
+    (0, '3/4', ((12, '4/4'),))
     """
-    at: dict[int, object] = {}
-    for frame, value in changes:
-        at[frame] = value
-    first = at.pop(0, default)
-    later, current = [], first
-    for frame, value in at.items():
-        if value != current and frame < n_frames:
-            later.append((frame, value))
-            current = value
-    return first, tuple(later)
+    if changes:
+        frame, meter = changes[0]
+        if frame == bar_frames(first, steps_per_quarter) < bar_frames(meter, steps_per_quarter):
+            return frame, meter, changes[1:]
+    return 0, first, changes

@@ -1,16 +1,25 @@
-"""A :class:`PianoRoll` as a Standard MIDI File, written with mido straight from its notes.
+"""Standard MIDI Files written with mido straight from notes: a :class:`PianoRoll`, or a music21
+Stream read note by note.
 
-The file is what a DAW expects: type 1, a conductor track (the piece's name, every time
-signature, the key signature, every tempo) and one piano track (its name, a program change,
-the notes). Each note of the roll (:meth:`PianoRoll.notes`) is struck once at its onset and
-released at its end; at a tick where one note ends and another starts, the note_off comes first,
-so a note struck again at once is heard again. Pitches sound where the music came from (moved
-back by ``-roll.transposition``); the track lasts the roll's whole length, trailing rests too.
+A written file is what a DAW expects: type 1, a conductor track (the piece's name, every time
+signature, the key signature, every tempo) and one track per part (its name, a program change,
+its notes). Each note is struck once at its onset and released at its end; at a tick where one
+note ends and another starts, the note_off comes first, so a note struck again at once is heard
+again. Rolls sound where the music came from (moved back by ``-roll.transposition``) and their
+tracks last the roll's whole length, trailing rests too.
+
+Streams are written through :func:`~rnnrbm_music.music21_io.tied_notes`, which follows ties
+across bar lines in every voice: music21's own MIDI writer merges tied notes only where they
+stand next to each other in a flattened part, and so strikes a held note again at a bar line in
+a staff with several voices (music21 issue #1134). The scores :func:`~rnnrbm_music.to_stream`
+makes use this writer for ``score.write("midi")`` too.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import mido
@@ -20,6 +29,20 @@ from .roll import PianoRoll, parse_time_signature
 
 #: Ticks per quarter note of written files: divisible by 1..6, 8, 10, 12, 16 frames per quarter.
 TICKS_PER_QUARTER = 480
+PERCUSSION_CHANNEL = 9
+
+
+@dataclass
+class Track:
+    """One track: notes as ``(start, end, midi)`` in quarter notes, counted from the start.
+    ``program`` and ``channel`` count from 0 (General MIDI program 0 is the acoustic grand piano;
+    channel 0 is MIDI's channel 1)."""
+
+    name: str
+    notes: list[tuple[Fraction, Fraction, int]] = field(default_factory=list)
+    program: int = 0
+    channel: int = 0
+    velocity: int = 80
 
 
 def _mido_key(key_name: str) -> str:
@@ -33,49 +56,43 @@ def _mido_key(key_name: str) -> str:
     return name + ("m" if mode == "minor" else "")
 
 
-def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, channel: int = 0,
-              velocity: int = 80) -> mido.MidiFile:
-    """The roll as a ``mido.MidiFile`` (see the module's notes). ``program`` and ``channel`` are
-    counted from 0 (General MIDI program 0 is the acoustic grand piano; channel 0 is MIDI's
-    channel 1). Raises ValueError if a note moved back leaves MIDI's 0..127.
-
-    >>> roll = PianoRoll.from_benchmark([(60,), (60, 64), ()], key="C major", bpm=90)
-    >>> file = midi_file(roll)
-    >>> [(m.type, m.time) for m in file.tracks[1] if m.type.startswith("note")]
-    [('note_on', 0), ('note_on', 240), ('note_off', 240), ('note_off', 0)]
+def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
+               time_signatures: list[tuple[Fraction, str]], key: str | None = None,
+               title: str | None = None, end: Fraction = Fraction(0)) -> mido.MidiFile:
+    """A type-1 ``mido.MidiFile``: a conductor track, then ``tracks``. Times are in quarter
+    notes; ``tempos`` are ``(quarter, bpm)`` (MIDI's 120 holds before the first), and every
+    track lasts at least until ``end``. Raises ValueError for a pitch outside MIDI's 0..127.
     """
-    shift = -roll.transposition
-    notes = [(onset, length, pitch + shift) for onset, length, pitch in roll.notes()]
-    bad = [pitch for *_, pitch in notes if not 0 <= pitch <= 127]
-    if bad:
-        raise ValueError(f"moved back by {shift:+d} semitones, {len(bad)} note(s) leave MIDI's "
-                         f"0..127 (e.g. {bad[0]})")
-
-    def tick(frame: int) -> int:
-        return round(frame * TICKS_PER_QUARTER / roll.steps_per_quarter)
+    def tick(quarter) -> int:
+        return round(Fraction(quarter) * TICKS_PER_QUARTER)
 
     conductor = [(0, mido.MetaMessage("track_name", name=title or "rnnrbm-music"))]
-    for frame, signature in roll.time_signatures():
+    for at, signature in time_signatures:
         numerator, denominator = parse_time_signature(signature)
-        conductor.append((tick(frame), mido.MetaMessage(
+        conductor.append((tick(at), mido.MetaMessage(
             "time_signature", numerator=numerator, denominator=denominator)))
-    if roll.key:
-        conductor.append((0, mido.MetaMessage("key_signature", key=_mido_key(roll.key))))
-    for frame, bpm in roll.tempos():
-        conductor.append((tick(frame), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
-
-    piano = [(0, mido.MetaMessage("track_name", name="Piano")),
-             (0, mido.Message("program_change", program=program, channel=channel))]
-    # (tick, 0 for off / 1 for on, pitch): offs sort before ons at the same tick.
-    events = sorted([(tick(onset), 1, pitch) for onset, _, pitch in notes]
-                    + [(tick(onset + length), 0, pitch) for onset, length, pitch in notes])
-    for at, is_on, pitch in events:
-        piano.append((at, mido.Message("note_on" if is_on else "note_off", note=pitch,
-                                       velocity=velocity if is_on else 0, channel=channel)))
-    end = tick(len(roll))
+    if key:
+        conductor.append((0, mido.MetaMessage("key_signature", key=_mido_key(key))))
+    for at, bpm in tempos:
+        conductor.append((tick(at), mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
     file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
-    for timed in (conductor, piano):
-        file.tracks.append(_track(timed, end))
+    last = max([tick(end)] + [tick(stop) for track in tracks for _, stop, _ in track.notes])
+    file.tracks.append(_track(conductor, last))
+    for track in tracks:
+        bad = [pitch for *_, pitch in track.notes if not 0 <= pitch <= 127]
+        if bad:
+            raise ValueError(f"{len(bad)} note(s) of track {track.name!r} leave MIDI's 0..127 "
+                             f"(e.g. {bad[0]})")
+        timed = [(0, mido.MetaMessage("track_name", name=track.name)),
+                 (0, mido.Message("program_change", program=track.program, channel=track.channel))]
+        # (tick, 0 for off / 1 for on, pitch): offs sort before ons at the same tick.
+        events = sorted([(tick(start), 1, pitch) for start, _, pitch in track.notes]
+                        + [(tick(stop), 0, pitch) for _, stop, pitch in track.notes])
+        for at, is_on, pitch in events:
+            timed.append((at, mido.Message(
+                "note_on" if is_on else "note_off", note=pitch, channel=track.channel,
+                velocity=track.velocity if is_on else 0)))
+        file.tracks.append(_track(timed, last))
     return file
 
 
@@ -91,9 +108,93 @@ def _track(timed: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:
     return track
 
 
-def write_midi(roll: PianoRoll, path: str | os.PathLike, title: str | None = None,
-               **options) -> Path:
-    """Write the roll to ``path`` as a Standard MIDI File (:func:`midi_file` takes ``options``)."""
+def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, channel: int = 0,
+              velocity: int = 80) -> mido.MidiFile:
+    """The roll as a ``mido.MidiFile`` with one piano track (see the module's notes).
+
+    >>> roll = PianoRoll.from_benchmark([(60,), (60, 64), ()], key="C major", bpm=90)
+    >>> file = midi_file(roll)
+    >>> [(m.type, m.time) for m in file.tracks[1] if m.type.startswith("note")]
+    [('note_on', 0), ('note_on', 240), ('note_off', 240), ('note_off', 0)]
+    """
+    spq = roll.steps_per_quarter
+    notes = [(Fraction(onset, spq), Fraction(onset + length, spq), pitch)
+             for onset, length, pitch in roll.sounding_notes()]
+    signatures = roll.time_signatures()
+    if roll.pickup:   # a first bar in a meter of the pickup's own length (MIDI has no anacrusis)
+        signatures = [(0, pickup_signature(roll)), (roll.pickup, roll.time_signature),
+                      *[(f, ts) for f, ts in signatures[1:] if f > roll.pickup]]
+    return notes_file(
+        [Track("Piano", notes, program, channel, velocity)],
+        [(Fraction(frame, spq), bpm) for frame, bpm in roll.tempos()],
+        [(Fraction(frame, spq), signature) for frame, signature in signatures],
+        roll.key, title, end=Fraction(len(roll), spq))
+
+
+def pickup_signature(roll: PianoRoll) -> str:
+    """A time signature as long as the roll's pickup, in the meter's own beat where it can be.
+
+    >>> import numpy as np
+    >>> pickup_signature(PianoRoll(np.zeros((1, 88), bool), time_signature="3/4", pickup=2))
+    '1/4'
+    >>> pickup_signature(PianoRoll(np.zeros((1, 88), bool), time_signature="6/8", pickup=1))
+    '1/8'
+    """
+    whole_notes = Fraction(roll.pickup, 4 * roll.steps_per_quarter)
+    denominator = parse_time_signature(roll.time_signature)[1]
+    while (whole_notes * denominator).denominator != 1 and denominator < 64:
+        denominator *= 2
+    return f"{int(whole_notes * denominator)}/{denominator}"
+
+
+def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mido.MidiFile:
+    """A music21 Stream as a ``mido.MidiFile``, one track per part, ties followed in every
+    voice (see the module's notes). Tempo marks, time signatures and the first key signature go
+    to the conductor track; a part's program is its instrument's MIDI program; percussion parts
+    (and unpitched notes) are left out, as when reading.
+    """
+    from music21 import key as m21key, meter, tempo
+
+    from .music21_io import _is_percussion, _timed, tied_notes
+
+    parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
+    # The staves of one instrument (a piano's PartStaffs, grouped by a StaffGroup) share a track.
+    first_staff = {}
+    for group in score.recurse().getElementsByClass("StaffGroup"):
+        staves = group.getSpannedElements()
+        for staff in staves:
+            first_staff.setdefault(id(staff), id(staves[0]))
+    tracks: dict[int, Track] = {}
+    for part in parts:
+        if _is_percussion(part):
+            continue
+        owner = first_staff.get(id(part), id(part))
+        if owner in tracks:
+            tracks[owner].notes = sorted(tracks[owner].notes + tied_notes(part))
+            continue
+        instrument = part.getInstrument(returnDefault=False)
+        program = instrument.midiProgram if instrument is not None and instrument.midiProgram else 0
+        name = part.partName or (instrument.instrumentName if instrument is not None else None)
+        channel = len(tracks) if len(tracks) < PERCUSSION_CHANNEL else len(tracks) + 1
+        tracks[owner] = Track(name or f"Part {len(tracks) + 1}", tied_notes(part), program,
+                              channel % 16, velocity)
+    tempos = [(offset, mark.getQuarterBPM()) for offset, mark in _timed(score, tempo.MetronomeMark)
+              if mark.getQuarterBPM()]
+    signatures = [(offset, ts.ratioString) for offset, ts in _timed(parts[0], meter.TimeSignature)]
+    signature = score.recurse().getElementsByClass(m21key.Key).first()
+    key = (keys.key_name(signature.tonic.pitchClass, signature.mode)
+           if signature is not None and signature.mode in ("major", "minor") else None)
+    if title is None and score.metadata is not None:
+        title = score.metadata.title
+    return notes_file(list(tracks.values()), tempos, signatures, key, title,
+                      end=Fraction(score.highestTime))
+
+
+def write_midi(music, path: str | os.PathLike, title: str | None = None, **options) -> Path:
+    """Write a PianoRoll (:func:`midi_file`, which takes ``options``) or a music21 Stream
+    (:func:`stream_midi_file`) to ``path`` as a Standard MIDI File."""
     path = Path(path)
-    midi_file(roll, title, **options).save(path)
+    made = (midi_file(music, title, **options) if isinstance(music, PianoRoll)
+            else stream_midi_file(music, title, **options))
+    made.save(path)
     return path

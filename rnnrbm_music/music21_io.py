@@ -20,7 +20,7 @@ import numpy as np
 from . import keys
 from .errors import ReadError
 from .notation import to_stream
-from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll
+from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll, value_map
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn", ".mei", ".rntxt")
@@ -92,17 +92,17 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     def frame(offset) -> int:
         return int(np.floor(float(offset) * steps_per_quarter + 0.5))
 
-    signatures = _changes([(frame(offset), ts.ratioString)
-                           for offset, ts in _timed(parts[0], "TimeSignature")], "4/4")
-    tempos = _changes([(frame(offset), float(mark.getQuarterBPM()))
-                       for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
-                      120.0)
-    roll = PianoRoll.from_notes(
-        notes, steps_per_quarter=steps_per_quarter, lowest=lowest, n_pitches=n_pitches,
-        out_of_range=out_of_range, source=label,
-        time_signature=signatures[0][1], time_signature_changes=signatures[1:],
-        bpm=tempos[0][1], tempo_changes=tempos[1:],
-        pickup=_pickup(parts[0], frame))
+    roll = PianoRoll.from_notes(notes, steps_per_quarter=steps_per_quarter, lowest=lowest,
+                                n_pitches=n_pitches, out_of_range=out_of_range, source=label)
+    signature, signature_changes = value_map(
+        [(frame(offset), ts.ratioString) for offset, ts in _timed(parts[0], "TimeSignature")],
+        "4/4", len(roll))
+    bpm, tempo_changes = value_map(
+        [(frame(offset), float(mark.getQuarterBPM()))
+         for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
+        120.0, len(roll))
+    roll = roll.replace(time_signature=signature, time_signature_changes=signature_changes,
+                        bpm=bpm, tempo_changes=tempo_changes, pickup=_pickup(parts[0], frame))
     explicit = _first(stream, m21key.Key) if trust_key else None
     explicit_name = (keys.key_name(explicit.tonic.pitchClass, explicit.mode)
                      if explicit is not None and explicit.mode in ("major", "minor") else None)
@@ -131,22 +131,57 @@ def _as_performed(stream, expand_repeats: bool, label: str):
 
 def _sounding_notes(part, realize_chord_symbols: bool) -> list[tuple[float, float, int]]:
     """``(start, end, midi)`` in quarter notes of every sounding note of one part."""
-    from music21 import harmony, note
+    from music21 import harmony
 
     flat = part.flatten()
     if realize_chord_symbols:
         flat = copy.deepcopy(flat)   # realizing sets durations: leave the caller's stream alone
         harmony.realizeChordSymbolDurations(flat)
-    found = []
-    for element in flat.notes:
+    return [(float(start), float(end), midi)
+            for start, end, midi in tied_notes(flat, skip_chord_symbols=not realize_chord_symbols)]
+
+
+def tied_notes(stream, skip_chord_symbols: bool = True) -> list[tuple[Fraction, Fraction, int]]:
+    """The notes of a stream as they sound: ``(start, end, midi)`` in quarter notes, each note
+    tied over bar lines or within a voice merged into one, sorted by start.
+
+    Ties are followed note by note (chord members too) and by pitch, across voices and
+    measures: a tie that stops or continues extends the note of that pitch which sounds until
+    exactly its start. (music21's ``stripTies`` pairs tied notes only where they stand next to
+    each other in the flattened stream, so a tie across a bar line in a staff with several
+    voices is lost; music21 issue #1134.) Grace notes and unpitched notes are left out, and so
+    are chord symbols unless ``skip_chord_symbols=False``.
+
+    >>> from music21 import converter
+    >>> tied_notes(converter.parse("tinyNotation: 2/4 c2~ c4 e4~ e4 e4"))
+    [(Fraction(0, 1), Fraction(3, 1), 60), (Fraction(3, 1), Fraction(5, 1), 64), (Fraction(5, 1), Fraction(6, 1), 64)]
+    """
+    from music21 import chord, harmony, note
+
+    found: list[list] = []
+    sounding_tie: dict[int, int] = {}   # midi -> index in found of the note its tie goes on from
+    for element in stream.flatten().notes:
         if isinstance(element, note.Unpitched) or element.duration.isGrace:
             continue
-        if isinstance(element, harmony.ChordSymbol) and not realize_chord_symbols:
+        if skip_chord_symbols and isinstance(element, harmony.ChordSymbol):
             continue
-        start = float(element.offset)
-        end = start + float(element.quarterLength)
-        found.extend((start, end, p.midi) for p in getattr(element, "pitches", ()))
-    return found
+        start = Fraction(element.offset)
+        end = start + Fraction(element.quarterLength)
+        members = element.notes if isinstance(element, chord.Chord) else [element]
+        for member in members:
+            midi = member.pitch.midi
+            kind = member.tie.type if member.tie is not None else None
+            index = sounding_tie.get(midi)
+            if kind in ("stop", "continue") and index is not None and found[index][1] == start:
+                found[index][1] = end
+            else:
+                found.append([start, end, midi])
+                index = len(found) - 1
+            if kind in ("start", "continue"):
+                sounding_tie[midi] = index
+            else:
+                sounding_tie.pop(midi, None)
+    return sorted(tuple(n) for n in found)
 
 
 def _timed(stream, class_name: str) -> list[tuple[Fraction, object]]:
@@ -155,27 +190,10 @@ def _timed(stream, class_name: str) -> list[tuple[Fraction, object]]:
     return sorted(((Fraction(el.offset), el) for el in elements), key=lambda pair: pair[0])
 
 
-def _changes(timed: list[tuple[int, object]], default) -> list[tuple[int, object]]:
-    """``(frame, value)`` from frame 0 on: the first value, then each change (the last one given
-    at a frame wins; a value equal to the one in force is no change).
-
-    >>> _changes([(0, "3/4"), (12, "3/4"), (12, "4/4")], "4/4")
-    [(0, '3/4'), (12, '4/4')]
-    """
-    at_frame: dict[int, object] = {0: default}
-    for frame, value in timed:
-        at_frame[frame] = value
-    changes: list[tuple[int, object]] = []
-    for frame in sorted(at_frame):
-        if not changes or at_frame[frame] != changes[-1][1]:
-            changes.append((frame, at_frame[frame]))
-    return changes
-
-
 def _pickup(part, frame) -> int:
     """Frames of an incomplete first bar (an anacrusis), 0 if the music starts on a downbeat."""
     measure = part.getElementsByClass("Measure").first()
-    if measure is None or not (measure.paddingLeft or measure.number == 0):
+    if measure is None:
         return 0
     length = frame(measure.duration.quarterLength)
     return length if 0 < length < frame(measure.barDuration.quarterLength) else 0
@@ -252,10 +270,10 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
     ``.musicxml``/``.xml``/``.mxl``, or ``.png`` (a piano-roll plot, PianoRolls only;
     ``plot_options`` go to :func:`~rnnrbm_music.plot.plot_roll`).
 
-    A PianoRoll becomes a MIDI file straight from its notes (:func:`~rnnrbm_music.midi_writer.
-    write_midi`: each note struck once, with the roll's tempo, meter and key events) and a score
-    through :func:`to_stream`; a Stream is written by music21. ``title`` names the piece in
-    the file. Raises ValueError for an unknown extension.
+    MIDI files are written with :func:`~rnnrbm_music.midi_writer.write_midi`, from a roll's notes
+    or a Stream's tied notes: each note struck once, with tempo, meter and key events. Scores of a
+    roll come from :func:`to_stream`; MusicXML of a Stream is music21's. ``title`` names the
+    piece in the file. Raises ValueError for an unknown extension.
 
     >>> import tempfile, os
     >>> out = write(PianoRoll.from_benchmark([(60, 64, 67)] * 4), os.path.join(tempfile.mkdtemp(), "c.mid"))
@@ -274,7 +292,7 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
     if fmt is None:
         raise ValueError(f"{path}: unknown output kind {suffix!r}; use .mid, .musicxml or .png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "midi" and isinstance(music, PianoRoll):
+    if fmt == "midi":
         from .midi_writer import write_midi
         return write_midi(music, path, title=title)
     score = to_stream(music, title=title) if isinstance(music, PianoRoll) else music

@@ -13,14 +13,21 @@ of the roll's key. Each note of the roll is one note of the score, held for its 
   also the raised sixth and seventh, B natural in C minor), other pitches with one sharp in sharp
   keys and one flat in flat keys, never a double accidental.
 
-Because every chord's notes share their ties, music21's own MIDI writer (``score.write("midi")``,
-which merges ties chord by chord) strikes each note of the roll once, for its whole length.
+The score is a :class:`PianoScore`, a music21 ``Score`` whose ``write("midi")`` follows the
+ties of every voice (:mod:`rnnrbm_music.midi_writer`), so the file strikes each note of the roll
+once, for its whole length; music21's own MIDI writer would strike a held note again where a
+tie crosses a bar line in a staff with several voices (music21 issue #1134).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from music21 import environment, stream
 
 from . import keys
 from .roll import PianoRoll
@@ -32,51 +39,99 @@ MAX_VOICES = 4
 
 
 @lru_cache(maxsize=64)
+def key_degrees(key_name: str | None) -> dict[int, str]:
+    """The pitch classes of a key's own scale with their names; minor keys also have their
+    raised sixth and seventh (melodic and harmonic minor).
+
+    >>> sorted(key_degrees("A minor").values())
+    ['A', 'B', 'C', 'D', 'E', 'F', 'F#', 'G', 'G#']
+    """
+    from music21 import key as m21key
+
+    tonic, mode = keys.parse_key(key_name or "C major")
+    key = m21key.Key(keys.key_name(tonic, mode).split()[0], mode)
+    names = {p.pitchClass: p.name for p in key.getScale().getPitches()}
+    if mode == "minor":
+        for degree in (6, 7):
+            raised = key.pitchFromDegree(degree).transpose("A1")
+            names[raised.pitchClass] = raised.name
+    return names
+
+
+@lru_cache(maxsize=64)
 def pitch_names(key_name: str | None) -> tuple[str, ...]:
-    """The spelling of each pitch class (C=0 .. B=11) in ``key_name``, as music21 pitch names.
+    """The spelling of each pitch class (C=0 .. B=11) in ``key_name``, as music21 pitch names:
+    the key's degrees (:func:`key_degrees`), other pitches with one sharp in sharp keys (and C
+    major) and one flat in flat keys.
 
     >>> pitch_names("C minor")[3], pitch_names("C minor")[8], pitch_names("C minor")[11]
     ('E-', 'A-', 'B')
     >>> pitch_names("E- major")[6], pitch_names("G major")[6], pitch_names("D major")[10]
     ('G-', 'F#', 'A#')
     """
-    from music21 import key as m21key, pitch, scale
+    from music21 import key as m21key, pitch
 
     tonic, mode = keys.parse_key(key_name or "C major")
-    key = m21key.Key(keys.key_name(tonic, mode).split()[0], mode)
-    degrees = list(key.getScale().getPitches())
-    if mode == "minor":   # the raised sixth and seventh of melodic and harmonic minor
-        degrees += scale.MelodicMinorScale(key.tonic).getPitches(direction=scale.Direction.ASCENDING)
-    names: dict[int, str] = {}
-    for p in degrees:
-        names.setdefault(p.pitchClass, p.name)
-    sharp_side = key.sharps >= 0
-    for pitch_class in range(12):
-        if pitch_class not in names:
-            plain = pitch.Pitch(pitch_class)
-            alter = plain.accidental.alter if plain.accidental is not None else 0
-            if alter > 0 and not sharp_side:
-                plain = plain.getHigherEnharmonic()   # C# -> D-
-            elif alter < 0 and sharp_side:
-                plain = plain.getLowerEnharmonic()    # B- -> A#
-            names[pitch_class] = plain.name
+    sharp_side = m21key.Key(keys.key_name(tonic, mode).split()[0], mode).sharps >= 0
+    names = dict(key_degrees(key_name))
+    for pitch_class in set(range(12)) - set(names):
+        plain = pitch.Pitch(pitch_class)
+        alter = plain.accidental.alter if plain.accidental is not None else 0
+        if alter > 0 and not sharp_side:
+            plain = plain.getHigherEnharmonic()   # C# -> D-
+        elif alter < 0 and sharp_side:
+            plain = plain.getLowerEnharmonic()    # B- -> A#
+        names[pitch_class] = plain.name
     return tuple(names[pc] for pc in range(12))
 
 
-def spell(midi: int, key_name: str | None):
-    """A music21 ``Pitch`` for a MIDI number, spelled for ``key_name``.
+def spell(midi: int, names: tuple[str, ...]):
+    """A music21 ``Pitch`` for a MIDI number, spelled by ``names`` (see :func:`pitch_names`).
 
-    >>> spell(68, "C minor").nameWithOctave, spell(59, "C minor").nameWithOctave
+    >>> minor = pitch_names("C minor")
+    >>> spell(68, minor).nameWithOctave, spell(59, minor).nameWithOctave
     ('A-4', 'B3')
-    >>> spell(61, "A- major").nameWithOctave, spell(70, "D major").nameWithOctave
+    >>> spell(61, pitch_names("A- major")).nameWithOctave, spell(70, pitch_names("D major")).nameWithOctave
     ('D-4', 'A#4')
     """
     from music21 import pitch
 
-    p = pitch.Pitch(pitch_names(key_name)[midi % 12])
+    p = pitch.Pitch(names[midi % 12])
     p.octave = 4
     p.octave += (midi - p.midi) // 12
     return p
+
+
+def bar_spellings(roll: PianoRoll, bars) -> list[tuple[str, ...]]:
+    """Each bar's spelling of the 12 pitch classes: the key's own degrees as in the key, other
+    pitches as in the local key (music21's key profiles over the bar and its neighbours), so
+    music that modulates (G major, then E-flat major) is spelled for each key it passes through.
+    """
+    home = pitch_names(roll.key)
+    in_key = key_degrees(roll.key)
+    spellings = []
+    for i, (start, _, _) in enumerate(bars):
+        window = roll[bars[max(i - 1, 0)][0]:bars[min(i + 1, len(bars) - 1)][1]]
+        local = keys.detect_key(np.roll(window.pitch_class_histogram(), -roll.transposition))
+        away = pitch_names(local) if local else home
+        spellings.append(tuple(home[pc] if pc in in_key else away[pc] for pc in range(12)))
+    return spellings
+
+
+class PianoScore(stream.Score):
+    """A music21 ``Score`` whose MIDI export strikes each note once however it is tied.
+
+    ``write("midi", fp)`` (and ``"mid"``) goes through :func:`~rnnrbm_music.midi_writer.write_midi`;
+    every other format, and everything else, is music21's.
+    """
+
+    def write(self, fmt=None, fp=None, **keywords):
+        if fmt is not None and str(fmt).lower().lstrip(".") in ("midi", "mid"):
+            from .midi_writer import write_midi
+
+            path = Path(fp) if fp is not None else Path(environment.Environment().getTempFile(".mid"))
+            return write_midi(self, path)
+        return super().write(fmt, fp, **keywords)
 
 
 def _voices(notes: list[tuple[int, int, int]]) -> list[list[tuple[int, int, tuple[int, ...]]]]:
@@ -132,9 +187,8 @@ def _held_across(voice) -> set[tuple[int, int]]:
 
 def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = None):
     """A music21 ``Score`` of the roll: a piano part on two staves, in measures, moved back by
-    ``-roll.transposition`` so it sounds where it came from (see the module's notes).
-
-    Raises ValueError if a note moved back leaves MIDI's 0..127.
+    ``-roll.transposition`` so it sounds where it came from (:meth:`PianoRoll.sounding_notes`;
+    see the module's notes).
 
     >>> roll = PianoRoll.from_benchmark([(48, 60, 64), (48, 60, 64), (), (67,)], key="C major")
     >>> score = to_stream(roll)
@@ -144,21 +198,19 @@ def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = 
     >>> from_stream(score, normalize_key=False).notes() == roll.notes()
     True
     """
-    from music21 import instrument, layout, metadata, stream
+    from music21 import instrument, layout, metadata
 
-    shift = -roll.transposition
-    notes = [(onset, length, pitch + shift) for onset, length, pitch in roll.notes()]
-    if notes and not 0 <= min(p for *_, p in notes) <= max(p for *_, p in notes) <= 127:
-        raise ValueError(f"moved back by {shift:+d} semitones the roll's notes leave MIDI's 0..127")
-    score = stream.Score()
-    if title or composer:
-        score.insert(0, metadata.Metadata(title=title, composer=composer))
+    notes = roll.sounding_notes()
+    score = PianoScore()
+    # Always metadata, so that music21 credits no "Music21" as the composer of the piece.
+    score.insert(0, metadata.Metadata(title=title or "", composer=composer or ""))
     # Whole bars: the last one is filled up with rests, as a musician writes it.
     bars = roll.measures(roll.downbeat_after(max(len(roll), 1)))
+    spellings = bar_spellings(roll, bars)
     staves = []
     for treble in (True, False):
         staff_notes = [n for n in notes if (n[2] >= MIDDLE_C) == treble]
-        staff = _staff(staff_notes, roll, bars, treble, with_tempo=treble)
+        staff = _staff(staff_notes, roll, bars, spellings, treble, with_tempo=treble)
         staves.append(staff)
     piano = instrument.Piano()
     staves[0].insert(0, piano)
@@ -168,8 +220,8 @@ def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = 
     return score
 
 
-def _staff(notes, roll: PianoRoll, bars, treble: bool, with_tempo: bool):
-    from music21 import clef, key as m21key, meter, stream, tempo
+def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bool):
+    from music21 import clef, key as m21key, meter, tempo
 
     spq = roll.steps_per_quarter
     voices = _voices(notes)
@@ -177,7 +229,9 @@ def _staff(notes, roll: PianoRoll, bars, treble: bool, with_tempo: bool):
     tempos = dict(roll.tempos())
     staff = stream.PartStaff()
     previous_signature = None
-    for number, (start, end, signature) in enumerate(bars, start=0 if roll.pickup else 1):
+    first_number = 0 if roll.pickup else 1
+    for number, (start, end, signature) in enumerate(bars, start=first_number):
+        names = spellings[number - first_number]
         measure = stream.Measure(number=number)
         if start == 0:
             measure.insert(0, clef.TrebleClef() if treble else clef.BassClef())
@@ -196,12 +250,12 @@ def _staff(notes, roll: PianoRoll, bars, treble: bool, with_tempo: bool):
         used = [i for i, chords in enumerate(in_bar) if chords]
         if len(used) <= 1:
             chords = in_bar[used[0]] if used else []
-            _fill(measure, chords, start, end, spq, roll.key, held[used[0]] if used else set(),
+            _fill(measure, chords, start, end, spq, names, held[used[0]] if used else set(),
                   whole_bar=not (start == 0 and roll.pickup))
         else:
             for i in used:
                 voice = stream.Voice(id=str(i + 1))
-                _fill(voice, in_bar[i], start, end, spq, roll.key, held[i])
+                _fill(voice, in_bar[i], start, end, spq, names, held[i], hide_rests=i > 0)
                 measure.insert(0, voice)
         if start == 0 and roll.pickup:
             full = Fraction(roll.frames_per_bar, spq)
@@ -211,10 +265,12 @@ def _staff(notes, roll: PianoRoll, bars, treble: bool, with_tempo: bool):
     return staff
 
 
-def _fill(container, chords, start: int, end: int, spq: int, key_name, held,
-          whole_bar: bool = True) -> None:
-    """Rests and chords of one voice within the bar ``[start, end)``, tied across its edges; an
-    empty ``whole_bar`` gets a whole-bar rest (never a pickup, which is shorter than its meter)."""
+def _fill(container, chords, start: int, end: int, spq: int, names, held,
+          whole_bar: bool = True, hide_rests: bool = False) -> None:
+    """Rests and chords of one voice within the bar ``[start, end)``, tied across its edges,
+    spelled by ``names``; an empty ``whole_bar`` gets a whole-bar rest (never a pickup, which is
+    shorter than its meter). ``hide_rests`` hides the rests (of a second voice, say), as
+    engravers do where the other voice makes the rhythm clear."""
     from music21 import chord, note, tie
 
     position = start
@@ -225,7 +281,7 @@ def _fill(container, chords, start: int, end: int, spq: int, key_name, held,
                              note.Rest(quarterLength=Fraction(first - position, spq)))
         pieces = []
         for p in pitches:
-            n = note.Note(spell(p, key_name), quarterLength=Fraction(last - first, spq))
+            n = note.Note(spell(p, names), quarterLength=Fraction(last - first, spq))
             before = onset < first or (onset, p) in held
             after = stop > last or (stop, p) in held
             if before or after:
@@ -239,3 +295,6 @@ def _fill(container, chords, start: int, end: int, spq: int, key_name, held,
         if position == start and whole_bar:
             rest.fullMeasure = True
         container.insert(Fraction(position - start, spq), rest)
+    if hide_rests:
+        for rest in container.getElementsByClass(note.Rest):
+            rest.style.hideObjectOnPrint = True

@@ -312,6 +312,33 @@ class PianoRoll:
         triples.sort()
         return triples
 
+    def sounding_notes(self) -> list[tuple[int, int, int]]:
+        """:meth:`notes` where they sound: moved back by ``-transposition`` to the key the music
+        came from. A note that would leave the roll's pitch range there (a continuation sampled
+        in C can reach below A0 once moved back down) is moved by octaves into it, with a
+        warning, as ``out_of_range="fold"`` does on input.
+
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     PianoRoll.from_benchmark([(60,), (21,)], transposition=3).sounding_notes()
+        [(0, 1, 57), (1, 1, 30)]
+        >>> str(caught[0].message)
+        '1 note(s) moved back by -3 semitones would leave 21..108: moved by octaves into it'
+        """
+        shift = -self.transposition
+        moved, folded = [], 0
+        for onset, length, pitch in self.notes():
+            pitch += shift
+            if not self.lowest <= pitch <= self.highest:
+                folded += 1
+                pitch += 12 * int(np.ceil((self.lowest - pitch) / 12)) if pitch < self.lowest \
+                    else -12 * int(np.ceil((pitch - self.highest) / 12))
+            moved.append((onset, length, pitch))
+        if folded:
+            warnings.warn(f"{folded} note(s) moved back by {shift:+d} semitones would leave "
+                          f"{self.lowest}..{self.highest}: moved by octaves into it", stacklevel=2)
+        return sorted(moved)
+
     def pitch_class_histogram(self) -> np.ndarray:
         """Sounding time per pitch class (C=0 .. B=11), in quarter notes.
 
@@ -485,3 +512,23 @@ def _value_at(first, changes, frame: int):
 def _shifted(changes, start: int, stop: int) -> tuple:
     """The changes strictly inside ``(start, stop)``, moved to count from ``start``."""
     return tuple((frame - start, value) for frame, value in changes if start < frame < stop)
+
+
+def value_map(changes: list[tuple[int, object]], default, n_frames: int) -> tuple[object, tuple]:
+    """``(frame, value)`` pairs in time order -> (the value at frame 0, the later changes): of
+    several at one frame the last wins; a change to the value in force, or at or after
+    ``n_frames``, is dropped.
+
+    >>> value_map([(0, 90.0), (0, 100.0), (8, 100.0), (16, 50.0), (16, 60.0), (40, 70.0)], 120.0, 32)
+    (100.0, ((16, 60.0),))
+    """
+    at: dict[int, object] = {}
+    for frame, value in changes:
+        at[frame] = value
+    first = at.pop(0, default)
+    later, current = [], first
+    for frame, value in at.items():
+        if value != current and frame < n_frames:
+            later.append((frame, value))
+            current = value
+    return first, tuple(later)

@@ -3,6 +3,7 @@ import pytest
 import torch
 from music21 import converter, corpus, stream
 
+from conftest import CASES
 from rnnrbm_music import PianoRoll, RangeError, ReadError, RnnRbmComposer, from_stream
 from rnnrbm_music.checkpoint import CheckpointError
 from rnnrbm_music.composer import NotFittedError
@@ -127,3 +128,21 @@ def test_evaluate_reports_the_figures(jsb_valid):
     assert abs(figures["nll"] - exact / count) < 0.05
     assert 0 <= figures["accuracy"] <= 1 and figures["pseudo_nll"] > 0
     assert figures["known_frames"] > 0 and 0 < figures["known_share"] <= 1
+
+
+def test_continuations_and_harmonizations_keep_pickup_bar_lines_meter_and_tempo(pretrained):
+    tune = pretrained.to_roll(CASES / "pickup_anacrusis_3-4.musicxml")   # a one-beat pickup
+    prime = tune[:10]                                                     # ends inside bar 2
+    assert (prime.pickup, prime.time_signature) == (2, "3/4")
+    prime = prime.replace(tempo_changes=((8, 66.0),))                  # slower from the 2nd bar
+    alone = pretrained.continue_roll(prime, n_steps=12, seed=1, include_prime=False)[0]
+    # Bars go on where the primer's fall: 4 frames left of the bar the primer ends in.
+    assert (alone.pickup, alone.time_signature, alone.bpm) == (4, "3/4", 66.0)
+    whole = pretrained.continue_roll(prime, n_steps=12, seed=1)[0]
+    assert (whole.pickup, whole.tempo_changes, len(whole)) == (2, ((8, 66.0),), 22)
+    bars = list(pretrained.continue_sequence(prime, n_steps=12, seed=1).parts[0]
+                .getElementsByClass("Measure"))
+    assert bars[0].number == 0 and bars[0].duration.quarterLength == 1
+    assert [b.duration.quarterLength for b in bars[1:]] == [3, 3, 3, 3]
+    harmonized = pretrained.harmonize_roll(prime, seed=1)[0]
+    assert (harmonized.pickup, harmonized.tempo_changes) == (2, ((8, 66.0),))

@@ -1,0 +1,59 @@
+"""Round trips over whole real corpora: every MIDI file of ../shared/data/nottingham_midi and every
+Bach chorale of music21's corpus.
+
+- read -> write .mid: the file's note events (read back one by one with mido) are the roll's
+  notes, each struck once, and reading the file gives the roll again;
+- read -> score (to_stream) -> read: the same frames, meter, tempo, pickup and key;
+- read -> write .musicxml -> read, the same through the file (a sample by default: parsing
+  MusicXML costs a third of a second a piece; all of them with ``-m slow``).
+"""
+
+import pytest
+
+from conftest import NOTTINGHAM_MIDI
+from midi_events import midi_notes
+from rnnrbm_music import Corpus, from_stream, read, to_stream, write
+
+
+@pytest.fixture(scope="module")
+def nottingham(tmp_path_factory):
+    files = sorted(NOTTINGHAM_MIDI.glob("*.mid"))
+    assert len(files) > 1000
+    return Corpus(files, cache_dir=tmp_path_factory.mktemp("cache"), progress=False, strict=True)
+
+
+def assert_midi_round_trip(corpus, folder):
+    for i, (name, roll) in enumerate(zip(corpus.names, corpus)):
+        path = write(roll, folder / f"{i}.mid")
+        assert midi_notes(path, roll.steps_per_quarter) == roll.sounding_notes(), name
+        assert read(path) == roll, name
+
+
+def test_nottingham_midi_files_round_trip_through_written_midi(nottingham, tmp_path):
+    assert_midi_round_trip(nottingham, tmp_path)
+
+
+def test_chorales_round_trip_through_written_midi(chorales, tmp_path):
+    assert_midi_round_trip(chorales, tmp_path)
+
+
+def test_nottingham_round_trips_through_scores(nottingham):
+    for name, roll in zip(nottingham.names, nottingham):
+        assert from_stream(to_stream(roll)) == roll, name
+
+
+def assert_musicxml_round_trip(corpus, folder, every: int):
+    for i, (name, roll) in enumerate(zip(corpus.names, corpus)):
+        if i % every == 0:
+            assert read(write(roll, folder / f"{i}.musicxml")) == roll, name
+
+
+def test_musicxml_files_round_trip_sample(chorales, nottingham, tmp_path):
+    assert_musicxml_round_trip(chorales, tmp_path, every=25)
+    assert_musicxml_round_trip(nottingham, tmp_path, every=50)
+
+
+@pytest.mark.slow
+def test_every_musicxml_file_round_trips(chorales, nottingham, tmp_path):
+    assert_musicxml_round_trip(chorales, tmp_path, every=1)
+    assert_musicxml_round_trip(nottingham, tmp_path, every=1)
