@@ -2,7 +2,7 @@
 
 Files are parsed in parallel worker processes behind a progress bar and cached on disk (in
 ``$XDG_CACHE_HOME/rnnrbm-music``, keyed by the file's content, the reading settings and the
-package version), so the second reading of a thousand files takes about a second. A file that
+package version and the cache's format), so the second reading of a thousand files takes about a second. A file that
 cannot be read is reported (path and reason) and skipped, or raises with ``strict=True``.
 """
 
@@ -29,6 +29,9 @@ from .roll import PianoRoll
 #: Frame step of each benchmark of Boulanger-Lewandowski et al. (2012), in frames per quarter.
 BENCHMARK_STEPS_PER_QUARTER = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
 _READABLE = MIDI_SUFFIXES + MUSIC21_SUFFIXES
+#: Bumped whenever what a reader makes of a file changes (2: pickups, meter and tempo changes,
+#: repeats played out), so that no cache entry of an older reading is used.
+CACHE_FORMAT = 2
 # Below this many files to parse, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 8
 
@@ -44,7 +47,8 @@ class _RollCache:
 
     def __init__(self, directory: Path, settings: dict):
         self.directory = directory
-        self.salt = json.dumps({**settings, "version": __version__}, sort_keys=True).encode()
+        self.salt = json.dumps({**settings, "version": __version__, "format": CACHE_FORMAT},
+                               sort_keys=True).encode()
 
     def key(self, path: Path) -> str:
         digest = hashlib.sha256(self.salt)
@@ -98,12 +102,15 @@ class Corpus(Sequence[PianoRoll]):
 
     def __init__(self, sources=(), *, steps_per_quarter: int = 2, normalize_key: bool = True,
                  key_algorithm: str | None = None, trust_key: bool = False,
-                 out_of_range: str = "error", reader: str = "auto", strict: bool = False,
-                 workers: int | None = None, cache: bool = True,
+                 out_of_range: str = "error", reader: str = "auto",
+                 expand_repeats: bool = True, realize_chord_symbols: bool = False,
+                 strict: bool = False, workers: int | None = None, cache: bool = True,
                  cache_dir: str | os.PathLike | None = None, progress: bool = True):
         self.settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,
                              key_algorithm=key_algorithm, trust_key=trust_key,
-                             out_of_range=out_of_range, reader=reader)
+                             out_of_range=out_of_range, reader=reader,
+                             expand_repeats=expand_repeats,
+                             realize_chord_symbols=realize_chord_symbols)
         self.strict = strict
         self.rolls: list[PianoRoll] = []
         self.names: list[str] = []
