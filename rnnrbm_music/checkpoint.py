@@ -57,7 +57,7 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
     >>> import tempfile, os
     >>> path = save(os.path.join(tempfile.mkdtemp(), "m.safetensors"), RnnRbm(RnnRbmConfig(88, 8, 4)))
     >>> load(path).model.config
-    RnnRbmConfig(n_visible=88, n_hidden=8, n_recurrent=4)
+    RnnRbmConfig(n_visible=88, n_hidden=8, n_recurrent=4, articulation=False)
     """
     path = Path(path)
     tensors = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters()}

@@ -91,9 +91,9 @@ def cmd_train(args) -> int:
         value = getattr(args, f.name, None)
         if value is not None:
             training[f.name] = value
-    model_settings = {k: settings[k] for k in ("n_hidden", "n_recurrent", "steps_per_quarter")
-                      if k in settings}
-    for name in ("n_hidden", "n_recurrent", "steps_per_quarter"):
+    model_fields = ("n_hidden", "n_recurrent", "steps_per_quarter", "articulation")
+    model_settings = {k: settings[k] for k in model_fields if k in settings}
+    for name in model_fields:
         if getattr(args, name) is not None:
             model_settings[name] = getattr(args, name)
     composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", dest="n_hidden", type=int)
     train.add_argument("--recurrent", dest="n_recurrent", type=int)
     train.add_argument("--steps-per-quarter", type=int)
+    train.add_argument("--articulation", action="store_const", const=True,
+                       help="learn where notes are struck too (an onset unit per pitch), so "
+                            "repeated notes survive (default: off, the benchmarks' layout)")
     train.add_argument("--no-normalize-key", action="store_true",
                        help="keep every piece in its own key")
     train.add_argument("--device", default="auto")

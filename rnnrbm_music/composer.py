@@ -52,14 +52,17 @@ class RnnRbmComposer:
 
     Parameters: the model's sizes (``n_hidden``, ``n_recurrent``), how music becomes frames
     (``steps_per_quarter``, ``normalize_key``: every piece moved to C major / C minor, as the
-    benchmarks), where to compute (``device``: ``"auto"``, ``"cpu"``, ``"cuda"``...), a ``seed``
-    for everything random, and any :class:`~rnnrbm_music.train.TrainConfig` setting
-    (``epochs``, ``lr``, ``optimizer``, ``k``, ``batch_size``, ``patience``...).
+    benchmarks), whether the model learns where notes are struck (``articulation``: an onset
+    unit beside each pitch's sounding unit, so repeated notes survive; see
+    :class:`~rnnrbm_music.engine.RnnRbmConfig`), where to compute (``device``: ``"auto"``,
+    ``"cpu"``, ``"cuda"``...), a ``seed`` for everything random, and any
+    :class:`~rnnrbm_music.train.TrainConfig` setting (``epochs``, ``lr``, ``optimizer``, ``k``,
+    ``batch_size``, ``patience``...).
     """
 
     def __init__(self, n_hidden: int = 150, n_recurrent: int = 100, steps_per_quarter: int = 2,
-                 normalize_key: bool = True, device: str = "auto", seed: int | None = None,
-                 **training_settings: Any):
+                 normalize_key: bool = True, articulation: bool = False, device: str = "auto",
+                 seed: int | None = None, **training_settings: Any):
         unknown = set(training_settings) - _TRAINING_FIELDS
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
@@ -68,6 +71,7 @@ class RnnRbmComposer:
         self.n_recurrent = n_recurrent
         self.steps_per_quarter = steps_per_quarter
         self.normalize_key = normalize_key
+        self.articulation = articulation
         self.device = device
         self.seed = seed
         self.training = TrainConfig(**{**training_settings,
@@ -80,7 +84,25 @@ class RnnRbmComposer:
     def __repr__(self) -> str:
         fitted = "fitted" if self.model_ is not None else "not fitted"
         return (f"RnnRbmComposer(n_hidden={self.n_hidden}, n_recurrent={self.n_recurrent}, "
-                f"steps_per_quarter={self.steps_per_quarter}, {fitted})")
+                f"steps_per_quarter={self.steps_per_quarter}, articulation={self.articulation}, "
+                f"{fitted})")
+
+    # --- the model's frames ---------------------------------------------------------------------
+    def encode(self, roll: PianoRoll) -> np.ndarray:
+        """A roll as the model's visible frames (T, V): its sounding frames, and with
+        ``articulation`` its note starts beside them (T, 2 x pitches)."""
+        if not self.articulation:
+            return roll.frames
+        return np.concatenate([roll.frames, roll.note_starts()], axis=1)
+
+    def decode(self, frames: np.ndarray, like: PianoRoll) -> PianoRoll:
+        """Visible frames (T, V) back into a roll with ``like``'s context (and, with
+        ``articulation``, the sampled onsets; without, notes are runs)."""
+        if not self.articulation:
+            return like.replace(frames=frames, onsets=None)
+        pitches = frames.shape[1] // 2
+        onsets = frames[:, pitches:]
+        return like.replace(frames=frames[:, :pitches] | onsets, onsets=onsets)
 
     # --- learning -------------------------------------------------------------------------------
     def _corpus(self, data) -> Corpus:
@@ -111,11 +133,12 @@ class RnnRbmComposer:
             **{**asdict(self.training), "epochs": epochs})
         device = resolve_device(self.device)
         init = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
-        model = RnnRbm(RnnRbmConfig(_pitch_columns(train_corpus), self.n_hidden, self.n_recurrent),
+        units = _pitch_columns(train_corpus) * (2 if self.articulation else 1)
+        model = RnnRbm(RnnRbmConfig(units, self.n_hidden, self.n_recurrent, self.articulation),
                        device=device, generator=init)
         self.fit_result_ = train(
-            model, [roll.frames for roll in train_corpus],
-            [roll.frames for roll in valid_corpus] if valid_corpus else None, config,
+            model, [self.encode(roll) for roll in train_corpus],
+            [self.encode(roll) for roll in valid_corpus] if valid_corpus else None, config,
             checkpoint_path=checkpoint_path, checkpoint_config=self._data_config(),
             resume_from=resume_from, progress=progress)
         self.model_ = model
@@ -150,9 +173,10 @@ class RnnRbmComposer:
         if roll.steps_per_quarter != self.steps_per_quarter:
             raise ValueError(f"the {what} has {roll.steps_per_quarter} frames per quarter note, "
                              f"the model {self.steps_per_quarter}")
-        if roll.n_pitches != self._model().config.n_visible or roll.lowest != PIANO_LOWEST:
+        pitches = self._model().config.n_pitches
+        if roll.n_pitches != pitches or roll.lowest != PIANO_LOWEST:
             raise ValueError(f"the {what} covers pitches {roll.lowest}..{roll.highest}; the model "
-                             f"covers {PIANO_LOWEST}..{PIANO_LOWEST + self._model().config.n_visible - 1}")
+                             f"covers {PIANO_LOWEST}..{PIANO_LOWEST + pitches - 1}")
         if not roll.frames.any():
             raise ReadError(what, "it has no notes to start from")
         return roll
@@ -186,7 +210,7 @@ class RnnRbmComposer:
         if prime is None:
             return None
         model = self._model()
-        history = torch.as_tensor(prime.frames, dtype=torch.float32, device=model.W.device)
+        history = torch.as_tensor(self.encode(prime), dtype=torch.float32, device=model.W.device)
         return model.condition(history).expand(n, -1)
 
     def sample_frames(self, n_steps: int, prime: PianoRoll | None = None, k: int = 25,
@@ -213,7 +237,7 @@ class RnnRbmComposer:
         generator = self._generator(seed)
         while True:
             frames, state = self._draw(chunk_steps, state, generator, k, temperature)
-            yield context.replace(frames=frames[0])
+            yield self.decode(frames[0], context)
 
     # --- composing ------------------------------------------------------------------------------
     def generate_roll(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
@@ -223,10 +247,11 @@ class RnnRbmComposer:
         tonic, mode = keys.parse_key(key)
         name = keys.key_name(tonic, mode)
         frames = self.sample_frames(n_steps, None, k, temperature, seed, None, n)
-        return [PianoRoll(f, steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
-                          bpm=bpm, key=name,
-                          transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
-                for f in frames]
+        context = PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
+                            steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
+                            bpm=bpm, key=name,
+                            transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
+        return [self.decode(f, context) for f in frames]
 
     def generate(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                  seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
@@ -248,7 +273,7 @@ class RnnRbmComposer:
         # From the primer's end: its last meter and tempo, its bar lines (a pickup if it ends
         # inside a bar).
         after = prime_roll[len(prime_roll):]
-        continuations = [after.replace(frames=f) for f in frames]
+        continuations = [self.decode(f, after) for f in frames]
         return [prime_roll.concat(c) if include_prime else c for c in continuations]
 
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
@@ -270,7 +295,13 @@ class RnnRbmComposer:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
         melody_roll = self.to_roll(melody, "melody")
         mask, values = melody_clamp(melody_roll.frames)
+        if self.articulation:   # the melody's onsets held too, nothing struck above it
+            mask = np.concatenate([mask, mask], axis=1)
+            values = np.concatenate([values, melody_roll.note_starts()], axis=1)
         frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n)
+        if self.articulation:
+            return [self.decode(f, melody_roll) for f in frames]
+        # The melody keeps its own onsets (a repeated melody note stays two notes).
         return [melody_roll.replace(frames=f) for f in frames]
 
     def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
@@ -295,13 +326,16 @@ class RnnRbmComposer:
         >>> figures = composer.evaluate(Corpus.from_music21("bach/bwv66.6"), n_chains=2, n_betas=20)
         >>> sorted(figures)[:4]
         ['accuracy', 'ais', 'frames', 'known_frames']
+        >>> figures["layout"]
+        '88 sounding units'
         """
-        data = [roll.frames for roll in self._corpus(corpus)]
-        known_data = [roll.frames for roll in self._corpus(known)] if known is not None else []
+        data = [self.encode(roll) for roll in self._corpus(corpus)]
+        known_data = [self.encode(roll) for roll in self._corpus(known)] if known is not None else []
         model = self._model()
         result = nll(model, data, n_chains=n_chains, n_betas=n_betas, known=known_data,
                      generator=torch.Generator(model.W.device).manual_seed(seed))
-        return {"nll": result.nll, "nll_std": result.std, "frames": result.frames,
+        return {"layout": model.config.layout, "nll": result.nll, "nll_std": result.std,
+                "frames": result.frames,
                 "accuracy": result.accuracy, "known_frames": result.known_frames,
                 "known_share": result.known_share, "pseudo_nll": -pseudo_likelihood(model, data),
                 "ais": {"n_chains": n_chains, "n_betas": n_betas, "schedule": result.schedule}}
@@ -326,8 +360,8 @@ class RnnRbmComposer:
         composer = cls(n_hidden=saved.model.config.n_hidden,
                        n_recurrent=saved.model.config.n_recurrent,
                        steps_per_quarter=int(data.get("steps_per_quarter", 2)),
-                       normalize_key=bool(data.get("normalize_key", True)), device=device,
-                       **training)
+                       normalize_key=bool(data.get("normalize_key", True)),
+                       articulation=saved.model.config.articulation, device=device, **training)
         composer.model_ = saved.model
         composer.history_ = saved.config.get("history") or []
         return composer

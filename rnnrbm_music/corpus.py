@@ -30,8 +30,8 @@ from .roll import PianoRoll
 BENCHMARK_STEPS_PER_QUARTER = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
 _READABLE = MIDI_SUFFIXES + MUSIC21_SUFFIXES
 #: Bumped whenever what a reader makes of a file changes (2: pickups, meter and tempo changes,
-#: repeats played out), so that no cache entry of an older reading is used.
-CACHE_FORMAT = 2
+#: repeats played out; 3: onsets), so that no cache entry of an older reading is used.
+CACHE_FORMAT = 3
 # Below this many files to parse, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 8
 
@@ -59,7 +59,8 @@ class _RollCache:
         try:
             with np.load(self.directory / f"{key}.npz", allow_pickle=False) as data:
                 contexts = json.loads(str(data["contexts"]))
-                return [PianoRoll(data[f"frames_{i}"], **context)
+                return [PianoRoll(data[f"frames_{i}"], **context,
+                                  onsets=data[f"onsets_{i}"] if f"onsets_{i}" in data else None)
                         for i, context in enumerate(contexts)]
         except (OSError, KeyError, ValueError):
             return None
@@ -67,6 +68,8 @@ class _RollCache:
     def store(self, key: str, rolls: list[PianoRoll]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         arrays = {f"frames_{i}": roll.frames for i, roll in enumerate(rolls)}
+        arrays.update({f"onsets_{i}": roll.onsets for i, roll in enumerate(rolls)
+                       if roll.onsets is not None})
         contexts = json.dumps([roll.context() for roll in rolls])
         partial = self.directory / f"{key}.{os.getpid()}.tmp.npz"
         np.savez(partial, contexts=np.array(contexts), **arrays)

@@ -134,15 +134,16 @@ class PianoScore(stream.Score):
         return super().write(fmt, fp, **keywords)
 
 
-def _voices(notes: list[tuple[int, int, int]]) -> list[list[tuple[int, int, tuple[int, ...]]]]:
+def _voices(notes: list[tuple[int, int, int]]):
     """Notes ``(onset, length, pitch)`` of one staff as voices: lists of ``(onset, end, pitches)``
-    chords, each voice free of overlaps. Chords are the notes sharing onset and end; each goes,
+    chords, each voice free of overlaps, and the set of ``(frame, pitch)`` where a note goes on
+    tied into the next chord of its voice. Chords are the notes sharing onset and end; each goes,
     in order of onset and from the top down, to the first voice free at its onset. Past
-    :data:`MAX_VOICES` a chord that fits no voice is split at the onsets and ends of the first
-    voice's chords and added to them as tied pieces.
+    :data:`MAX_VOICES` a chord that fits no voice is merged into the first voice, every chord
+    there cut where another starts or ends, the pieces of one note tied.
 
     >>> _voices([(0, 8, 72), (0, 2, 64), (2, 2, 65), (8, 2, 67), (8, 6, 60)])
-    [[(0, 8, (72,)), (8, 10, (67,))], [(0, 2, (64,)), (2, 4, (65,)), (8, 14, (60,))]]
+    ([[(0, 8, (72,)), (8, 10, (67,))], [(0, 2, (64,)), (2, 4, (65,)), (8, 14, (60,))]], set())
     """
     chords: dict[tuple[int, int], list[int]] = {}
     for onset, length, pitch in notes:
@@ -160,29 +161,28 @@ def _voices(notes: list[tuple[int, int, int]]) -> list[list[tuple[int, int, tupl
             leftovers.append((onset, end, pitches))
         else:
             free.append((onset, end, pitches))
+    held: set[tuple[int, int]] = set()
     if leftovers:
-        voices[0] = _merge_into(voices[0], leftovers)
-    return voices
+        voices[0], held = _merge_into(voices[0], leftovers)
+    return voices, held
 
 
 def _merge_into(voice, extra):
-    """``voice`` with the ``extra`` chords added, every chord cut where another starts or ends;
-    a cut note continues tied (:func:`_staff_elements` ties pieces of one note)."""
+    """``voice`` with the ``extra`` chords added, every chord cut where another starts or ends,
+    and the ``(frame, pitch)`` cuts where a note goes on tied.
+
+    >>> _merge_into([(0, 4, (60,))], [(2, 6, (60 + 4,))])
+    ([(0, 2, (60,)), (2, 4, (60, 64)), (4, 6, (64,))], {(2, 60), (4, 64)})
+    """
     spans = voice + extra
     cuts = sorted({t for onset, end, _ in spans for t in (onset, end)})
-    merged = []
+    merged, held = [], set()
     for start, stop in zip(cuts[:-1], cuts[1:]):
-        pitches = tuple(sorted({p for onset, end, ps in spans if onset <= start and stop <= end
-                                for p in ps}))
-        if pitches:
-            merged.append((start, stop, pitches))
-    return merged
-
-
-def _held_across(voice) -> set[tuple[int, int]]:
-    """``(frame, pitch)`` where a note of ``voice`` goes on into the next chord (after a cut)."""
-    return {(end, p) for (_, end, ps), (onset, _, next_ps) in zip(voice, voice[1:])
-            if end == onset for p in ps if p in next_ps}
+        covering = [(onset, ps) for onset, end, ps in spans if onset <= start and stop <= end]
+        if covering:
+            merged.append((start, stop, tuple(sorted(p for _, ps in covering for p in ps))))
+            held |= {(start, p) for onset, ps in covering if onset < start for p in ps}
+    return merged, held
 
 
 def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = None):
@@ -224,8 +224,7 @@ def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bo
     from music21 import clef, key as m21key, meter, tempo
 
     spq = roll.steps_per_quarter
-    voices = _voices(notes)
-    held = [_held_across(v) for v in voices]
+    voices, held = _voices(notes)
     tempos = dict(roll.tempos())
     staff = stream.PartStaff()
     previous_signature = None
@@ -250,12 +249,12 @@ def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bo
         used = [i for i, chords in enumerate(in_bar) if chords]
         if len(used) <= 1:
             chords = in_bar[used[0]] if used else []
-            _fill(measure, chords, start, end, spq, names, held[used[0]] if used else set(),
+            _fill(measure, chords, start, end, spq, names, held,
                   whole_bar=not (start == 0 and roll.pickup))
         else:
             for i in used:
                 voice = stream.Voice(id=str(i + 1))
-                _fill(voice, in_bar[i], start, end, spq, names, held[i], hide_rests=i > 0)
+                _fill(voice, in_bar[i], start, end, spq, names, held, hide_rests=i > 0)
                 measure.insert(0, voice)
         if start == 0 and roll.pickup:
             full = Fraction(roll.frames_per_bar, spq)

@@ -12,9 +12,13 @@ notes; tempo only matters when the roll is played. Meter changes are kept as sma
 ``time_signature_changes``: ``time_signature`` and ``bpm`` hold from frame 0,
 ``time_signature_changes`` and ``tempo_changes`` list the later ones.
 
-A note is a run of consecutive ``True`` frames in one column. A binary roll cannot tell one long
-note from the same pitch struck again on the next frame (the benchmark data share that limit), so
-repeated notes merge into one.
+Sounding frames alone cannot tell one long note from the same pitch struck again on the next
+frame ("D D" from one half note). A roll may therefore carry ``onsets``: a boolean array shaped
+like ``frames``, True where a note is struck. An onset always sounds, and a note that starts
+after a silence is always struck, so ``onsets`` only adds the re-strikes; a note sounding at
+frame 0 without an onset is held over from before the roll (slices and continuations use this).
+Without ``onsets`` (``None``: the benchmark data, say) a note is a maximal run of sounding
+frames, and repeated notes merge into one.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class PianoRoll:
     time_signature_changes: tuple[tuple[int, str], ...] = ()
     #: Later tempos: ``(frame, quarter-note bpm)`` pairs, frames increasing, each > 0.
     tempo_changes: tuple[tuple[int, float], ...] = ()
+    #: Where notes are struck (frames x pitches, within ``frames``), or None: notes are runs.
+    onsets: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames)
@@ -74,6 +80,15 @@ class PianoRoll:
                 raise ValueError("PianoRoll frames must be boolean (or 0/1)")
             frames = frames.astype(bool)
         self.frames = frames
+        if self.onsets is not None:
+            onsets = np.asarray(self.onsets).astype(bool)
+            if onsets.shape != frames.shape:
+                raise ValueError(f"PianoRoll onsets must be shaped like its frames {frames.shape}, "
+                                 f"got {onsets.shape}")
+            if (onsets & ~frames).any():
+                raise ValueError("PianoRoll onsets must sound: an onset where its frame is silent")
+            onsets[1:] |= frames[1:] & ~frames[:-1]      # a note after a silence is struck
+            self.onsets = onsets
         if self.steps_per_quarter < 1:
             raise ValueError(f"steps_per_quarter must be >= 1, got {self.steps_per_quarter}")
         if not 0 <= self.lowest <= 127 or self.highest > 127:
@@ -205,6 +220,7 @@ class PianoRoll:
         stop = max(start, stop)
         return self.replace(
             frames=self.frames[start:stop],
+            onsets=None if self.onsets is None else self.onsets[start:stop],
             time_signature=self.time_signature_at(start), bpm=self.bpm_at(start),
             pickup=self.downbeat_after(start) - start,
             time_signature_changes=_shifted(self.time_signature_changes, start, stop),
@@ -216,13 +232,14 @@ class PianoRoll:
         return (
             self.frames.shape == other.frames.shape
             and bool(np.array_equal(self.frames, other.frames))
+            and bool(np.array_equal(self.note_starts(), other.note_starts()))
             and self.context() == other.context()
         )
 
     def context(self) -> dict:
-        """Every field but the frames, as a plain dict (JSON-serializable)."""
+        """Every field but the frames and onsets, as a plain dict (JSON-serializable)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if f.name != "frames"}
+                if f.name not in ("frames", "onsets")}
 
     # --- transformations -------------------------------------------------------------------------
     def transpose(self, semitones: int) -> PianoRoll:
@@ -240,7 +257,8 @@ class PianoRoll:
         """
         semitones = int(semitones)
         if semitones == 0:
-            return self.replace(frames=self.frames.copy())
+            return self.replace(frames=self.frames.copy(),
+                                onsets=None if self.onsets is None else self.onsets.copy())
         used = np.flatnonzero(self.frames.any(axis=0))
         if used.size:
             bad = used[(used + semitones < 0) | (used + semitones >= self.n_pitches)]
@@ -249,12 +267,9 @@ class PianoRoll:
                 raise RangeError(
                     f"transposing by {semitones:+d} moves {bad.size} note(s) out of the range "
                     f"{self.lowest}..{self.highest} ({worst} -> {worst + semitones})")
-        shifted = np.zeros_like(self.frames)
-        if semitones > 0:
-            shifted[:, semitones:] = self.frames[:, :-semitones]
-        else:
-            shifted[:, :semitones] = self.frames[:, -semitones:]
-        return self.replace(frames=shifted, transposition=self.transposition + semitones)
+        return self.replace(frames=_shift_columns(self.frames, semitones),
+                            onsets=None if self.onsets is None else _shift_columns(self.onsets, semitones),
+                            transposition=self.transposition + semitones)
 
     def concat(self, *others: PianoRoll) -> PianoRoll:
         """This roll followed by ``others`` (same pitch range and frame rate).
@@ -286,29 +301,51 @@ class PianoRoll:
                             ours.pop()
                         ours.append((offset + frame, value))
             offset += len(other)
-        return self.replace(frames=np.concatenate([self.frames] + [o.frames for o in others]),
+        rolls = [self, *others]
+        onsets = None if all(r.onsets is None for r in rolls) else np.concatenate(
+            [r.onsets if r.onsets is not None else np.zeros_like(r.frames) for r in rolls])
+        return self.replace(frames=np.concatenate([r.frames for r in rolls]), onsets=onsets,
                             time_signature_changes=tuple(c for c in signatures[1:] if c[0] > 0),
                             tempo_changes=tuple(c for c in tempos[1:] if c[0] > 0))
 
     # --- views -----------------------------------------------------------------------------------
+    def note_starts(self) -> np.ndarray:
+        """Where notes start (frames x pitches): the onsets, every sounding frame after a silent
+        one, and every sounding frame 0.
+
+        >>> frames = np.array([[1], [1], [1], [0], [1]], bool)
+        >>> PianoRoll(frames, lowest=60).note_starts()[:, 0].astype(int)
+        array([1, 0, 0, 0, 1])
+        >>> PianoRoll(frames, lowest=60, onsets=frames & [[0], [0], [1], [0], [0]]).note_starts()[:, 0].astype(int)
+        array([1, 0, 1, 0, 1])
+        """
+        starts = np.zeros_like(self.frames) if self.onsets is None else self.onsets.copy()
+        starts[1:] |= self.frames[1:] & ~self.frames[:-1]
+        starts[:1] |= self.frames[:1]
+        return starts
+
     def notes(self) -> list[tuple[int, int, int]]:
         """Notes as ``(onset, duration, midi_pitch)`` in frames, sorted by onset then pitch.
 
-        A note is a run of consecutive sounding frames of one pitch.
+        A note runs from where it starts (:meth:`note_starts`) while its pitch sounds, up to the
+        next onset of that pitch: with onsets, a re-struck pitch is two notes.
 
         >>> PianoRoll.from_benchmark([(60,), (60, 64), (64,), ()]).notes()
         [(0, 2, 60), (1, 2, 64)]
+        >>> PianoRoll.from_notes([(0, 1, 62), (1, 2, 62)]).notes()      # "D D": two notes
+        [(0, 2, 62), (2, 2, 62)]
         """
-        padded = np.zeros((len(self) + 2, self.n_pitches), dtype=np.int8)
-        padded[1:-1] = self.frames
-        edges = np.diff(padded, axis=0)
-        on_t, on_p = np.nonzero(edges == 1)
-        off_t, off_p = np.nonzero(edges == -1)
-        # Within one pitch, onsets and offsets alternate; order both by (pitch, time) to pair them.
+        starts = self.note_starts()
+        following = np.zeros_like(self.frames)
+        following[:-1] = self.frames[1:] & ~starts[1:]     # the note goes on into the next frame
+        ends = self.frames & ~following
+        on_t, on_p = np.nonzero(starts)
+        end_t, end_p = np.nonzero(ends)
+        # Within one pitch, starts and ends alternate; order both by (pitch, time) to pair them.
         on = np.lexsort((on_t, on_p))
-        off = np.lexsort((off_t, off_p))
-        triples = [(int(t), int(e - t), int(p) + self.lowest)
-                   for t, e, p in zip(on_t[on], off_t[off], on_p[on])]
+        end = np.lexsort((end_t, end_p))
+        triples = [(int(t), int(e - t + 1), int(p) + self.lowest)
+                   for t, e, p in zip(on_t[on], end_t[end], on_p[on])]
         triples.sort()
         return triples
 
@@ -379,7 +416,9 @@ class PianoRoll:
         """Quantize ``(start, end, midi_pitch)`` notes, times in quarter notes, onto the frame grid.
 
         Start and end go to the nearest frame boundary (halves round up); a note shorter than a
-        frame still gets one frame. Notes outside the pitch range raise :class:`RangeError` naming
+        frame still gets one frame. Each note's first frame is an onset (``onsets``), so a pitch
+        struck again is two notes; notes of one pitch that overlap sound as one span struck
+        twice. Notes outside the pitch range raise :class:`RangeError` naming
         the note (``out_of_range="error"``, the default) or are moved by octaves into the range
         with a warning (``"fold"``).
 
@@ -416,9 +455,12 @@ class PianoRoll:
                           f"{lowest}..{highest} moved by octaves into the range", stacklevel=2)
         n_frames = max((last for _, last, _ in spans), default=0)
         frames = np.zeros((n_frames, n_pitches), dtype=bool)
+        onsets = np.zeros_like(frames)
         for first, last, column in spans:
             frames[first:last, column] = True
-        return cls(frames, lowest=lowest, steps_per_quarter=steps_per_quarter, **context)
+            onsets[first, column] = True
+        return cls(frames, lowest=lowest, steps_per_quarter=steps_per_quarter, onsets=onsets,
+                   **context)
 
     def to_benchmark(self) -> list[tuple[int, ...]]:
         """The benchmarks' format: a list of tuples of sounding MIDI pitches, one per frame.
@@ -532,3 +574,15 @@ def value_map(changes: list[tuple[int, object]], default, n_frames: int) -> tupl
             later.append((frame, value))
             current = value
     return first, tuple(later)
+
+
+def _shift_columns(array: np.ndarray, semitones: int) -> np.ndarray:
+    """``array`` (frames x pitches) moved by ``semitones`` columns, zeros shifted in."""
+    shifted = np.zeros_like(array)
+    if semitones > 0:
+        shifted[:, semitones:] = array[:, :-semitones]
+    elif semitones < 0:
+        shifted[:, :semitones] = array[:, -semitones:]
+    else:
+        shifted[:] = array
+    return shifted

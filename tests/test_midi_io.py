@@ -110,7 +110,9 @@ def test_a_stray_note_off_and_a_restruck_note(tmp_path, parser):
     from rnnrbm_music.midi_io import _mido_tracks, _music21_tracks, _notes_and_metas
     parse = _mido_tracks if parser == "mido" else _music21_tracks
     assert sorted(_notes_and_metas(parse(data))[0]) == [(0, 720, 60), (480, 1440, 60)]
-    assert read_quietly(write(tmp_path, "restruck.mid", data), parser).notes() == [(0, 6, 60)]
+    roll = read_quietly(write(tmp_path, "restruck.mid", data), parser)
+    assert roll.notes() == [(0, 2, 60), (2, 4, 60)]              # struck at frames 0 and 2
+    assert roll.frames[:, 60 - 21].nonzero()[0].tolist() == list(range(6))
 
 
 @pytest.mark.parametrize("parser", PARSERS)

@@ -36,11 +36,38 @@ warnings.filterwarnings("ignore", message="RNN module weights are not part of si
 
 @dataclass
 class RnnRbmConfig:
-    """Sizes of an RNN-RBM (the tutorial's defaults: 88 visible, 150 hidden, 100 recurrent)."""
+    """Sizes of an RNN-RBM (the tutorial's defaults: 88 visible, 150 hidden, 100 recurrent) and
+    its visible layout.
+
+    With ``articulation`` the visible layer holds two units per pitch: the first ``n_pitches``
+    say which pitches sound, the next ``n_pitches`` which are struck (onsets), so the model
+    learns repeated notes; :meth:`RnnRbm.sample` keeps every sampled onset sounding. Without
+    it (the benchmarks' layout) each unit is one sounding pitch.
+
+    >>> RnnRbmConfig(n_visible=176, articulation=True).n_pitches
+    88
+    """
 
     n_visible: int = 88
     n_hidden: int = 150
     n_recurrent: int = 100
+    articulation: bool = False
+
+    def __post_init__(self) -> None:
+        if self.articulation and self.n_visible % 2:
+            raise ValueError(f"an articulation layout has two units per pitch: n_visible must be "
+                             f"even, got {self.n_visible}")
+
+    @property
+    def n_pitches(self) -> int:
+        """Pitches the visible layer covers."""
+        return self.n_visible // 2 if self.articulation else self.n_visible
+
+    @property
+    def layout(self) -> str:
+        """The visible layout in words, as the evaluator reports it."""
+        return (f"{self.n_visible} units: {self.n_pitches} sounding + {self.n_pitches} onset"
+                if self.articulation else f"{self.n_visible} sounding units")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,8 +222,8 @@ class RnnRbm(nn.Module):
         steps from there predict the test frames with 19.5 % accuracy where the model's own
         distribution gives 64 % (docs/benchmarks.md). ``clamp = (mask, values)``, each
         (n_steps, V) or (n, n_steps, V), holds some units of each frame fixed (harmonization:
-        the melody on, everything above it off). Returns the frames (n, n_steps, V) and the
-        final state.
+        the melody on, everything above it off). With the articulation layout every sampled onset
+        unit turns its sounding unit on. Returns the frames (n, n_steps, V) and the final state.
         """
         u = self.initial_state(n) if state is None else state
         batch = u.shape[0]
@@ -211,6 +238,9 @@ class RnnRbm(nn.Module):
             v = self._sample_frame(bv, bh, k, generator, temperature,
                                    None if mask is None else mask[:, t],
                                    None if values is None else values[:, t], known_input)
+            if self.config.articulation:   # a struck pitch sounds
+                pitches = self.config.n_pitches
+                v[:, :pitches] = torch.maximum(v[:, :pitches], v[:, pitches:])
             frames[:, t] = v
             u = torch.tanh(self.bu + v @ self.Wvu + u @ self.Wuu)
         return frames, u
