@@ -120,28 +120,36 @@ def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, chann
     spq = roll.steps_per_quarter
     notes = [(Fraction(onset, spq), Fraction(onset + length, spq), pitch)
              for onset, length, pitch in roll.sounding_notes()]
-    signatures = roll.time_signatures()
-    if roll.pickup:   # a first bar in a meter of the pickup's own length (MIDI has no anacrusis)
-        signatures = [(0, pickup_signature(roll)), (roll.pickup, roll.time_signature),
-                      *[(f, ts) for f, ts in signatures[1:] if f > roll.pickup]]
+    signatures = [(Fraction(frame, spq), signature) for frame, signature in roll.time_signatures()]
     return notes_file(
         [Track("Piano", notes, program, channel, velocity)],
         [(Fraction(frame, spq), bpm) for frame, bpm in roll.tempos()],
-        [(Fraction(frame, spq), signature) for frame, signature in signatures],
+        with_pickup(signatures, Fraction(roll.pickup, spq)),
         roll.key, title, end=Fraction(len(roll), spq))
 
 
-def pickup_signature(roll: PianoRoll) -> str:
-    """A time signature as long as the roll's pickup, in the meter's own beat where it can be.
+def with_pickup(signatures: list[tuple[Fraction, str]], pickup: Fraction) -> list[tuple[Fraction, str]]:
+    """Time signatures ``(quarter, meter)`` with a pickup of ``pickup`` quarters written as MIDI
+    can hold it (it has no anacrusis): a first bar in a meter of the pickup's own length.
 
-    >>> import numpy as np
-    >>> pickup_signature(PianoRoll(np.zeros((1, 88), bool), time_signature="3/4", pickup=2))
-    '1/4'
-    >>> pickup_signature(PianoRoll(np.zeros((1, 88), bool), time_signature="6/8", pickup=1))
-    '1/8'
+    >>> with_pickup([(0, "3/4"), (7, "2/4")], Fraction(1))
+    [(0, '1/4'), (Fraction(1, 1), '3/4'), (7, '2/4')]
     """
-    whole_notes = Fraction(roll.pickup, 4 * roll.steps_per_quarter)
-    denominator = parse_time_signature(roll.time_signature)[1]
+    if not pickup:
+        return signatures
+    first = signatures[0][1]
+    return [(0, pickup_signature(pickup, first)), (pickup, first),
+            *[(at, meter) for at, meter in signatures[1:] if at > pickup]]
+
+
+def pickup_signature(quarters: Fraction, meter: str) -> str:
+    """A time signature ``quarters`` long, in the beat of ``meter`` where it can be.
+
+    >>> pickup_signature(Fraction(1), "3/4"), pickup_signature(Fraction(1, 2), "6/8")
+    ('1/4', '1/8')
+    """
+    whole_notes = Fraction(quarters) / 4
+    denominator = parse_time_signature(meter)[1]
     while (whole_notes * denominator).denominator != 1 and denominator < 64:
         denominator *= 2
     return f"{int(whole_notes * denominator)}/{denominator}"
@@ -155,7 +163,7 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     """
     from music21 import key as m21key, meter, tempo
 
-    from .music21_io import _is_percussion, _timed, tied_notes
+    from .music21_io import _is_percussion, _timed, pickup_quarters, tied_notes
 
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
     # The staves of one instrument (a piano's PartStaffs, grouped by a StaffGroup) share a track.
@@ -180,7 +188,9 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
                               channel % 16, velocity)
     tempos = [(offset, mark.getQuarterBPM()) for offset, mark in _timed(score, tempo.MetronomeMark)
               if mark.getQuarterBPM()]
-    signatures = [(offset, ts.ratioString) for offset, ts in _timed(parts[0], meter.TimeSignature)]
+    signatures = with_pickup(
+        [(offset, ts.ratioString) for offset, ts in _timed(parts[0], meter.TimeSignature)]
+        or [(Fraction(0), "4/4")], pickup_quarters(parts[0]))
     signature = score.recurse().getElementsByClass(m21key.Key).first()
     key = (keys.key_name(signature.tonic.pitchClass, signature.mode)
            if signature is not None and signature.mode in ("major", "minor") else None)

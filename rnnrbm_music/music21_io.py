@@ -61,7 +61,8 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
 
     Times are rounded to the nearest frame; a note shorter than a frame still gets one. A note
     outside the pitch range raises :class:`~rnnrbm_music.roll.RangeError` naming it
-    (``out_of_range="fold"`` moves it by octaves instead). The roll keeps the score's pickup
+    (``out_of_range="fold"`` moves it by octaves instead). The roll lasts as long as the score,
+    rests at its end included, and keeps the score's pickup
     (the frames of an incomplete first bar), its time signatures and its tempo marks with the
     frames where they change (120 bpm until the first mark). The key is found by music21's key
     analysis ``key_algorithm`` (default ``'key'``; see :mod:`rnnrbm_music.keys`), or taken from
@@ -93,7 +94,8 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
         return int(np.floor(float(offset) * steps_per_quarter + 0.5))
 
     roll = PianoRoll.from_notes(notes, steps_per_quarter=steps_per_quarter, lowest=lowest,
-                                n_pitches=n_pitches, out_of_range=out_of_range, source=label)
+                                n_pitches=n_pitches, out_of_range=out_of_range, source=label,
+                                n_frames=frame(stream.highestTime))   # trailing rests count
     signature, signature_changes = value_map(
         [(frame(offset), ts.ratioString) for offset, ts in _timed(parts[0], "TimeSignature")],
         "4/4", len(roll))
@@ -102,7 +104,8 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
          for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
         120.0, len(roll))
     roll = roll.replace(time_signature=signature, time_signature_changes=signature_changes,
-                        bpm=bpm, tempo_changes=tempo_changes, pickup=_pickup(parts[0], frame))
+                        bpm=bpm, tempo_changes=tempo_changes,
+                        pickup=frame(pickup_quarters(parts[0])))
     explicit = _first(stream, m21key.Key) if trust_key else None
     explicit_name = (keys.key_name(explicit.tonic.pitchClass, explicit.mode)
                      if explicit is not None and explicit.mode in ("major", "minor") else None)
@@ -190,13 +193,14 @@ def _timed(stream, class_name: str) -> list[tuple[Fraction, object]]:
     return sorted(((Fraction(el.offset), el) for el in elements), key=lambda pair: pair[0])
 
 
-def _pickup(part, frame) -> int:
-    """Frames of an incomplete first bar (an anacrusis), 0 if the music starts on a downbeat."""
+def pickup_quarters(part) -> Fraction:
+    """Quarter notes of an incomplete first bar (an anacrusis) of a part in measures, 0 if the
+    music starts on a downbeat (or is not in measures)."""
     measure = part.getElementsByClass("Measure").first()
     if measure is None:
-        return 0
-    length = frame(measure.duration.quarterLength)
-    return length if 0 < length < frame(measure.barDuration.quarterLength) else 0
+        return Fraction(0)
+    length = Fraction(measure.duration.quarterLength)
+    return length if 0 < length < Fraction(measure.barDuration.quarterLength) else Fraction(0)
 
 
 def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,

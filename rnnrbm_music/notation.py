@@ -204,8 +204,8 @@ def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = 
     score = PianoScore()
     # Always metadata, so that music21 credits no "Music21" as the composer of the piece.
     score.insert(0, metadata.Metadata(title=title or "", composer=composer or ""))
-    # Whole bars: the last one is filled up with rests, as a musician writes it.
-    bars = roll.measures(roll.downbeat_after(max(len(roll), 1)))
+    # The last bar ends with the roll (a piece with a pickup ends with a short bar).
+    bars = roll.measures() or [(0, roll.frames_per_bar, roll.time_signature)]
     spellings = bar_spellings(roll, bars)
     staves = []
     for treble in (True, False):

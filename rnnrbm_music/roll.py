@@ -412,13 +412,15 @@ class PianoRoll:
     @classmethod
     def from_notes(cls, notes: Iterable[tuple[float, float, int]], steps_per_quarter: int = 2,
                    lowest: int = PIANO_LOWEST, n_pitches: int = PIANO_KEYS,
-                   out_of_range: str = "error", source: str = "", **context) -> PianoRoll:
+                   out_of_range: str = "error", source: str = "", n_frames: int = 0,
+                   **context) -> PianoRoll:
         """Quantize ``(start, end, midi_pitch)`` notes, times in quarter notes, onto the frame grid.
 
         Start and end go to the nearest frame boundary (halves round up); a note shorter than a
         frame still gets one frame. Each note's first frame is an onset (``onsets``), so a pitch
         struck again is two notes; notes of one pitch that overlap sound as one span struck
-        twice. Notes outside the pitch range raise :class:`RangeError` naming
+        twice. The roll lasts until its last note ends, or ``n_frames`` if that is longer (a
+        score's closing rests). Notes outside the pitch range raise :class:`RangeError` naming
         the note (``out_of_range="error"``, the default) or are moved by octaves into the range
         with a warning (``"fold"``).
 
@@ -453,7 +455,7 @@ class PianoRoll:
         if folded:
             warnings.warn(f"{source + ': ' if source else ''}{folded} note(s) outside "
                           f"{lowest}..{highest} moved by octaves into the range", stacklevel=2)
-        n_frames = max((last for _, last, _ in spans), default=0)
+        n_frames = max([n_frames] + [last for _, last, _ in spans])
         frames = np.zeros((n_frames, n_pitches), dtype=bool)
         onsets = np.zeros_like(frames)
         for first, last, column in spans:

@@ -235,3 +235,21 @@ def test_scores_write_midi_with_ties_followed_in_every_voice(tmp_path):
     plain.write("midi", fp=str(tmp_path / "music21.mid"))
     with pytest.raises(AssertionError, match="struck again|never switched off"):
         assert midi_notes(tmp_path / "music21.mid") == roll.notes()
+
+
+def test_a_score_with_a_pickup_writes_midi_with_its_pickup_bar(tmp_path):
+    """Written from a Score (not a roll), the pickup is still a first bar of its own length."""
+    roll = case("pickup_anacrusis_3-4.musicxml")
+    score = converter.parse(CASES / "pickup_anacrusis_3-4.musicxml")
+    for path in (write(score, tmp_path / "score.mid"), to_stream(roll).write("midi", fp=tmp_path / "own.mid")):
+        signatures = meta_events(path, "time_signature")
+        assert [(q, f"{m.numerator}/{m.denominator}") for q, m in signatures] == [(0, "1/4"), (1, "3/4")]
+        assert read(path, normalize_key=False) == roll
+
+
+def test_closing_rests_of_a_score_are_kept(tmp_path):
+    roll = read(CASES / "c_minor_melody.musicxml", normalize_key=False)
+    tune = converter.parse("tinyNotation: 4/4 c4 d e r")
+    from rnnrbm_music import from_stream
+    assert len(from_stream(tune)) == 8                      # the rest is part of the bar
+    assert len(roll) == 24 and read(write(roll, tmp_path / "m.musicxml"), normalize_key=False) == roll
