@@ -5,8 +5,9 @@ name, or a virtual one is created (JACK or ALSA on Linux, CoreMIDI on macOS; Win
 virtual ports, so give the name of a loopMIDI port there). ``api`` picks rtmidi's backend
 (``"jack"``, ``"alsa"``, ``"coremidi"``, ``"windows"``); by default the first that works.
 
-Frames become note_on / note_off messages by the difference between consecutive frames, each
-frame sent at an absolute deadline on the monotonic clock (no drift, however long it plays).
+Frames become note_on / note_off messages by the difference between consecutive frames, and a
+pitch struck again (an onset where it already sounds) is released and struck anew; each frame
+is sent at an absolute deadline on the monotonic clock (no drift, however long it plays).
 Endless playing generates ahead in a producer thread into a bounded queue, so sampling never
 delays a frame. Generation runs on one torch thread: sampling one frame at a time is a chain of
 tiny products that more threads do not speed up, and that runs 3x slower on two threads than on
@@ -126,8 +127,9 @@ def open_input(port: str | None = None, virtual_name: str = "rnnrbm-music-in",
     return _open("input", port, virtual_name, api)
 
 
-def sounding_pitches(roll: PianoRoll) -> np.ndarray:
-    """(frames, 128) booleans of the MIDI pitches that sound, moved back by ``-transposition``.
+def sounding_pitches(roll: PianoRoll, of: np.ndarray | None = None) -> np.ndarray:
+    """(frames, 128) booleans of the MIDI pitches that sound (or of ``of``, an array shaped like
+    the roll's frames: its onsets, say), moved back by ``-transposition``.
 
     >>> sounding_pitches(PianoRoll.from_benchmark([(60,)], transposition=-2)).nonzero()
     (array([0]), array([62]))
@@ -136,7 +138,7 @@ def sounding_pitches(roll: PianoRoll) -> np.ndarray:
     lowest = roll.lowest - roll.transposition
     if lowest < 0 or lowest + roll.n_pitches > 128:
         raise ValueError(f"the roll's pitches {lowest}..{lowest + roll.n_pitches - 1} leave MIDI's 0..127")
-    frames[:, lowest:lowest + roll.n_pitches] = roll.frames
+    frames[:, lowest:lowest + roll.n_pitches] = roll.frames if of is None else of
     return frames
 
 
@@ -209,9 +211,12 @@ class LivePlayer:
         finally:
             self.sounding.clear()
 
-    def _send_frame(self, row: np.ndarray) -> None:
+    def _send_frame(self, row: np.ndarray, struck: np.ndarray) -> None:
+        """Go from what sounds to ``row``: release what stops or is struck again, then strike
+        what starts or is struck again (``struck``: the frame's onsets)."""
         now = set(np.flatnonzero(row).tolist())
-        for pitch in sorted(self.sounding - now):
+        again = set(np.flatnonzero(struck).tolist()) & self.sounding
+        for pitch in sorted((self.sounding - now) | again):
             self._send(mido.Message("note_off", channel=self.channel, note=pitch))
             self.sounding.discard(pitch)
         for pitch in sorted(now - self.sounding):
@@ -245,19 +250,23 @@ class LivePlayer:
         try:
             for roll in rolls:
                 frames = sounding_pitches(roll)
+                # Onsets as given: a chunk of an endless continuation that starts with a note
+                # held from the chunk before has no onset there, and nothing is struck again.
+                struck = (sounding_pitches(roll, roll.onsets) if roll.onsets is not None
+                          else np.zeros_like(frames))
                 if schedule is None:
                     seconds = 60.0 / (self.bpm * roll.steps_per_quarter)
                     schedule = self.schedule = Schedule(time.monotonic() + lead, seconds)
                     if self.clock:
                         clock = _Clock(schedule.start, 60.0 / (self.bpm * CLOCKS_PER_QUARTER))
                         self._send(mido.Message("start"))
-                for row in frames:
+                for row, struck_row in zip(frames, struck):
                     if max_frames is not None and schedule.frames_played >= max_frames:
                         break
                     deadline = schedule.start + schedule.frames_played * schedule.frame_seconds
                     if not self._wait_until(deadline, clock):
                         return schedule
-                    self._send_frame(row)
+                    self._send_frame(row, struck_row)
                     schedule.frames_played += 1
                 if max_frames is not None and schedule.frames_played >= max_frames:
                     break

@@ -89,6 +89,24 @@ def test_a_second_process_receives_the_roll_in_order(jack, tmp_path):
     assert ons == sorted(ons)
 
 
+def test_repeated_notes_arrive_struck_each_time(jack, tmp_path):
+    """The README's tune: every D, A and B struck as often as the tune strikes it."""
+    from music21 import converter
+
+    tune = converter.parse("tinyNotation: 4/4 d4 d a a b b a2 g4 g f# f# e e d2")
+    roll = from_stream(tune, normalize_key=False)
+    assert len(roll.notes()) == 14
+    out = tmp_path / "received.json"
+    with LivePlayer(virtual_name="rnnrbm-repeat", bpm=BPM, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-repeat:rnnrbm-repeat", out)
+        schedule = player.play(roll)
+    notes = notes_of(finish(receiver, out)["messages"])
+    assert len(notes) == 14
+    heard = sorted((round((on - schedule.start) / schedule.frame_seconds),
+                    round((off - on) / schedule.frame_seconds), pitch) for pitch, on, off in notes)
+    assert heard == roll.notes()
+
+
 def stop_after_frames(player, frames):
     """Stop ``player`` from this thread once it has played ``frames`` frames (however slow the
     machine is to produce them)."""
