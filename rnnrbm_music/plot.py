@@ -1,7 +1,9 @@
 """Piano-roll pictures (matplotlib, Agg backend: no display needed).
 
-Time runs in beats (quarter notes) with bar lines; pitch names mark every C. Notes in the
-``accent`` frames (a primer, or a melody) are drawn in one colour, the rest in another.
+Time runs in beats (quarter notes) with bar lines where the roll's bars fall (its pickup and
+meter changes included); pitch names mark every C. Each note is one bar, a hair shorter than
+its length, so a pitch struck again shows as two. Notes in the ``accent`` frames (a primer, or
+a melody) are drawn in one colour, the rest in another.
 """
 
 from __future__ import annotations
@@ -41,17 +43,18 @@ def plot_roll(roll: PianoRoll, path: str | os.PathLike, accent: np.ndarray | Non
     accent = np.zeros_like(roll.frames) if accent is None else np.asarray(accent, bool)
     spq = roll.steps_per_quarter
     notes = roll.notes()
+    gap = min(0.08, 0.25 / spq)   # beats left blank at the end of each note: re-strikes show
     pitches = [p + shift for _, _, p in notes] or [60]
     low, high = min(pitches) - 2, max(pitches) + 2
     beats = max(len(roll) / spq, 1)
     fig, ax = plt.subplots(figsize=(min(4 + beats * 0.25, 24), 1.5 + (high - low) * 0.12))
     for onset, duration, pitch in notes:
         accented = bool(accent[onset, pitch - roll.lowest])
-        ax.broken_barh([(onset / spq, duration / spq)], (pitch + shift - 0.4, 0.8),
+        ax.broken_barh([(onset / spq, duration / spq - gap)], (pitch + shift - 0.4, 0.8),
                        facecolors=ACCENT_COLOUR if accented else OTHER_COLOUR,
                        edgecolor="black", linewidth=0.3)
-    for bar in np.arange(0, len(roll) + 1, roll.frames_per_bar) / spq:
-        ax.axvline(bar, color="grey", linewidth=0.6, alpha=0.6)
+    for start, _, _ in roll.measures()[1 if roll.pickup else 0:]:
+        ax.axvline(start / spq, color="grey", linewidth=0.6, alpha=0.6)
     c_pitches = [p for p in range(low, high + 1) if p % 12 == 0]
     ax.set_yticks(c_pitches, [midi_pitch_name(p) for p in c_pitches])
     ax.set_ylim(low, high)
