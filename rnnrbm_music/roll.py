@@ -349,6 +349,16 @@ class PianoRoll:
         triples.sort()
         return triples
 
+    def repeated_notes(self) -> int:
+        """How many notes are struck right where a note of the same pitch ends (re-strikes).
+
+        >>> PianoRoll.from_notes([(0, 1, 62), (1, 2, 62), (2, 3, 69)]).repeated_notes()
+        1
+        """
+        notes = self.notes()
+        ends = {(onset + length, pitch) for onset, length, pitch in notes}
+        return sum((onset, pitch) in ends for onset, _, pitch in notes)
+
     def sounding_notes(self) -> list[tuple[int, int, int]]:
         """:meth:`notes` where they sound: moved back by ``-transposition`` to the key the music
         came from. A note that would leave the roll's pitch range there (a continuation sampled

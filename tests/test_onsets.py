@@ -18,14 +18,8 @@ README_TUNE = "tinyNotation: 4/4 d4 d a a b b a2 g4 g f# f# e e d2"
 
 
 def repeat_share(rolls) -> float:
-    """Notes struck again at the pitch of a note that ends just where they start, per note."""
-    repeats = total = 0
-    for roll in rolls:
-        notes = roll.notes()
-        ends = {(onset + length, pitch) for onset, length, pitch in notes}
-        repeats += sum((onset, pitch) in ends for onset, _, pitch in notes)
-        total += len(notes)
-    return repeats / total
+    """Re-struck notes per note."""
+    return sum(roll.repeated_notes() for roll in rolls) / sum(len(roll.notes()) for roll in rolls)
 
 
 def test_the_readme_tune_keeps_every_note_through_a_continuation(tmp_path):
