@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import tempfile
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -300,6 +301,11 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
         from .midi_writer import write_midi
         return write_midi(music, path, title=title)
     score = to_stream(music, title=title) if isinstance(music, PianoRoll) else music
-    score.write(fmt, fp=str(path))
+    # music21 writes an .mxl through a .musicxml of the same name beside it and deletes that
+    # file after: write in a folder of our own, so a .musicxml asked for too survives.
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        written = Path(scratch) / path.name
+        score.write(fmt, fp=str(written))
+        os.replace(written, path)
     return path
 

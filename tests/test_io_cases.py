@@ -253,3 +253,11 @@ def test_closing_rests_of_a_score_are_kept(tmp_path):
     from rnnrbm_music import from_stream
     assert len(from_stream(tune)) == 8                      # the rest is part of the bar
     assert len(roll) == 24 and read(write(roll, tmp_path / "m.musicxml"), normalize_key=False) == roll
+
+
+def test_musicxml_and_mxl_of_one_name_both_survive(tmp_path):
+    roll = case("grace_notes.musicxml")
+    first = write(roll, tmp_path / "piece.musicxml")
+    second = write(roll, tmp_path / "piece.mxl")
+    assert read(first, normalize_key=False) == read(second, normalize_key=False) == roll
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.musicxml", "piece.mxl"]
