@@ -15,7 +15,7 @@ import time
 import mido
 
 mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-PHRASE = [62, 66, 69, 74, 73, 69, 66, 62]     # D major, one quarter note each
+PHRASE = [62, 62, 66, 69, 69, 74, 73, 69, 66, 62]     # D major, quarter notes, two repeated
 
 
 def record(port, until_cc123: int, timeout: float) -> list:

@@ -13,6 +13,7 @@ import torch
 from music21 import corpus
 
 from jack import JackServer, require_jackd
+from midi_peer import PHRASE
 from rnnrbm_music import PianoRoll, RnnRbmComposer, from_stream
 from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
 from rnnrbm_music.live import LiveMidiError, LivePlayer, LiveSession, list_ports, sounding_pitches
@@ -170,6 +171,8 @@ def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
     assert not thread.is_alive()
     phrase = session.phrases[0]
     assert phrase.key == "D major" and len(phrase) >= 14
+    # Every note played is a note of the phrase: the repeated D and A are struck twice.
+    assert [pitch - phrase.transposition for _, _, pitch in phrase.notes()] == PHRASE
     answer = notes_of(result["messages"])
     assert answer, "no answer was played"
     assert min(on for _, on, _ in answer) > result["phrase_end"]
