@@ -100,6 +100,25 @@ def detect_key(histogram: np.ndarray, algorithm: str = "key") -> str | None:
     return key_name(best % 12, "major" if best < 12 else "minor")
 
 
+def key_of_signature(sharps: int, histogram: np.ndarray, algorithm: str = "key") -> str:
+    """The key a key signature of ``sharps`` (negative: flats) stands for: its major key or
+    the relative minor, whichever the pitch-class ``histogram`` fits better (a MusicXML or MIDI
+    key signature often says no mode).
+
+    >>> a_minor_tune = np.array([2, 0, 1, 0, 2, 0, 0, 0, 1, 3, 0, 0.])    # A, C, E, G#
+    >>> a_minor_tune[8] = 1
+    >>> key_of_signature(0, a_minor_tune), key_of_signature(-3, np.roll(a_minor_tune, 3))
+    ('A minor', 'C minor')
+    """
+    major_tonic = (7 * sharps) % 12
+    major, minor = _profiles(algorithm)
+    histogram = np.asarray(histogram, float)
+    as_major = _correlations(histogram, major)[major_tonic]
+    as_minor = _correlations(histogram, minor)[(major_tonic + 9) % 12]
+    return (key_name(major_tonic, "major") if as_major >= as_minor
+            else key_name(major_tonic + 9, "minor"))
+
+
 def normalizing_interval(key: str) -> int:
     """Semitones that bring a key to C (major) or C (minor) by the smallest move, -5..+6.
 

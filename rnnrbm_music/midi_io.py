@@ -319,8 +319,12 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
     pickup, time_signature, time_signature_changes = _pickup_bar(
         time_signature, time_signature_changes, steps_per_quarter)
     bpm, tempo_changes = value_map(tempos, DEFAULT_BPM, len(roll))
-    roll = roll.replace(time_signature=time_signature, bpm=bpm, pickup=pickup,
-                        time_signature_changes=time_signature_changes, tempo_changes=tempo_changes)
+    try:
+        roll = roll.replace(time_signature=time_signature, bpm=bpm, pickup=pickup,
+                            time_signature_changes=time_signature_changes,
+                            tempo_changes=tempo_changes)
+    except ValueError as error:   # a meter whose bar is no whole number of frames
+        raise ReadError(path, str(error)) from None
     return keys.apply_key(roll, normalize_key, key_algorithm, key if trust_key else None)
 
 
@@ -368,6 +372,9 @@ def _pickup_bar(first: str, changes: tuple, steps_per_quarter: int) -> tuple[int
     """
     if changes:
         frame, meter = changes[0]
-        if frame == bar_frames(first, steps_per_quarter) < bar_frames(meter, steps_per_quarter):
-            return frame, meter, changes[1:]
+        try:
+            if frame == bar_frames(first, steps_per_quarter) < bar_frames(meter, steps_per_quarter):
+                return frame, meter, changes[1:]
+        except ValueError:   # a bar of no whole number of frames: the roll says so when built
+            pass
     return 0, first, changes

@@ -130,48 +130,63 @@ def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, chann
 
 def with_pickup(signatures: list[tuple[Fraction, str]], pickup: Fraction) -> list[tuple[Fraction, str]]:
     """Time signatures ``(quarter, meter)`` with a pickup of ``pickup`` quarters written as MIDI
-    can hold it (it has no anacrusis): a first bar in a meter of the pickup's own length.
+    can hold it (it has no anacrusis): a first bar in a meter of the pickup's own length. A
+    pickup that no MIDI meter measures (a third of a quarter) is left as it is: its bars are
+    then counted from the start.
 
     >>> with_pickup([(0, "3/4"), (7, "2/4")], Fraction(1))
     [(0, '1/4'), (Fraction(1, 1), '3/4'), (7, '2/4')]
+    >>> with_pickup([(0, "3/4"), (1, "4/4")], Fraction(1))     # a new meter after the pickup
+    [(0, '1/4'), (Fraction(1, 1), '4/4')]
     """
-    if not pickup:
+    first = pickup_signature(pickup, signatures[0][1]) if pickup else None
+    if first is None:
         return signatures
-    first = signatures[0][1]
-    return [(0, pickup_signature(pickup, first)), (pickup, first),
-            *[(at, meter) for at, meter in signatures[1:] if at > pickup]]
+    after = [meter for at, meter in signatures if at <= pickup][-1]
+    return [(0, first), (pickup, after), *[(at, meter) for at, meter in signatures if at > pickup]]
 
 
-def pickup_signature(quarters: Fraction, meter: str) -> str:
-    """A time signature ``quarters`` long, in the beat of ``meter`` where it can be.
+def pickup_signature(quarters: Fraction, meter: str) -> str | None:
+    """A time signature ``quarters`` long, in the beat of ``meter`` where it can be; None if no
+    MIDI meter (denominators up to 64) is that long.
 
     >>> pickup_signature(Fraction(1), "3/4"), pickup_signature(Fraction(1, 2), "6/8")
     ('1/4', '1/8')
+    >>> pickup_signature(Fraction(1, 3), "3/4") is None
+    True
     """
     whole_notes = Fraction(quarters) / 4
     denominator = parse_time_signature(meter)[1]
     while (whole_notes * denominator).denominator != 1 and denominator < 64:
         denominator *= 2
+    if (whole_notes * denominator).denominator != 1:
+        return None
     return f"{int(whole_notes * denominator)}/{denominator}"
 
 
 def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mido.MidiFile:
-    """A music21 Stream as a ``mido.MidiFile``, one track per part, ties followed in every
-    voice (see the module's notes). Tempo marks, time signatures and the first key signature go
-    to the conductor track; a part's program is its instrument's MIDI program; percussion parts
-    (and unpitched notes) are left out, as when reading.
+    """A music21 Stream as a ``mido.MidiFile`` as it sounds and is played (transposing
+    instruments at sounding pitch, repeats played out, as when reading), one track per part,
+    ties followed in every voice (see the module's notes). The staves of one instrument
+    (``PartStaff``s grouped by a ``StaffGroup``, as a piano's) share a track. Tempo marks, time
+    signatures (a pickup as a bar of its own length) and the first key signature go to the
+    conductor track; a part's program is its instrument's MIDI program; percussion parts (and
+    unpitched notes) are left out, as when reading.
     """
-    from music21 import key as m21key, meter, tempo
+    import numpy as np
+    from music21 import meter, stream, tempo
 
-    from .music21_io import _is_percussion, _timed, pickup_quarters, tied_notes
+    from .music21_io import (_as_performed, _is_percussion, _timed, pickup_quarters, tied_notes,
+                             written_key)
 
+    score = _as_performed(score, True, title or "the score")
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
-    # The staves of one instrument (a piano's PartStaffs, grouped by a StaffGroup) share a track.
     first_staff = {}
     for group in score.recurse().getElementsByClass("StaffGroup"):
         staves = group.getSpannedElements()
-        for staff in staves:
-            first_staff.setdefault(id(staff), id(staves[0]))
+        if all(isinstance(staff, stream.PartStaff) for staff in staves):
+            for staff in staves:
+                first_staff.setdefault(id(staff), id(staves[0]))
     tracks: dict[int, Track] = {}
     for part in parts:
         if _is_percussion(part):
@@ -191,13 +206,14 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     signatures = with_pickup(
         [(offset, ts.ratioString) for offset, ts in _timed(parts[0], meter.TimeSignature)]
         or [(Fraction(0), "4/4")], pickup_quarters(parts[0]))
-    signature = score.recurse().getElementsByClass(m21key.Key).first()
-    key = (keys.key_name(signature.tonic.pitchClass, signature.mode)
-           if signature is not None and signature.mode in ("major", "minor") else None)
+    histogram = np.zeros(12)
+    for track in tracks.values():
+        for start, end, pitch in track.notes:
+            histogram[pitch % 12] += float(end - start)
     if title is None and score.metadata is not None:
         title = score.metadata.title
-    return notes_file(list(tracks.values()), tempos, signatures, key, title,
-                      end=Fraction(score.highestTime))
+    return notes_file(list(tracks.values()), tempos, signatures, written_key(score, histogram),
+                      title, end=Fraction(score.highestTime))
 
 
 def write_midi(music, path: str | os.PathLike, title: str | None = None, **options) -> Path:

@@ -80,8 +80,6 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     >>> roll.notes()[:3]             # (onset, duration, pitch) in eighth-note frames, now in C
     [(0, 2, 60), (2, 1, 64), (3, 1, 67)]
     """
-    from music21 import key as m21key
-
     label = str(source or getattr(stream, "filePath", None) or repr(stream))
     stream = _as_performed(stream, expand_repeats, label)
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
@@ -104,13 +102,28 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
         [(frame(offset), float(mark.getQuarterBPM()))
          for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
         120.0, len(roll))
-    roll = roll.replace(time_signature=signature, time_signature_changes=signature_changes,
-                        bpm=bpm, tempo_changes=tempo_changes,
-                        pickup=frame(pickup_quarters(parts[0])))
-    explicit = _first(stream, m21key.Key) if trust_key else None
-    explicit_name = (keys.key_name(explicit.tonic.pitchClass, explicit.mode)
-                     if explicit is not None and explicit.mode in ("major", "minor") else None)
-    return keys.apply_key(roll, normalize_key, key_algorithm, explicit_name)
+    try:
+        roll = roll.replace(time_signature=signature, time_signature_changes=signature_changes,
+                            bpm=bpm, tempo_changes=tempo_changes,
+                            pickup=frame(pickup_quarters(parts[0])))
+    except ValueError as error:   # a meter whose bar is no whole number of frames
+        raise ReadError(label, str(error)) from None
+    explicit = written_key(stream, roll.pitch_class_histogram()) if trust_key else None
+    return keys.apply_key(roll, normalize_key, key_algorithm, explicit)
+
+
+def written_key(stream, histogram) -> str | None:
+    """The key a stream's first key signature names: a ``Key`` with its mode, or a bare
+    ``KeySignature`` read as its major key or the relative minor, whichever the pitch-class
+    ``histogram`` fits (:func:`~rnnrbm_music.keys.key_of_signature`); None without one."""
+    from music21 import key as m21key
+
+    signature = _first(stream, m21key.KeySignature)
+    if signature is None or signature.sharps is None:
+        return None
+    if isinstance(signature, m21key.Key) and signature.mode in ("major", "minor"):
+        return keys.key_name(signature.tonic.pitchClass, signature.mode)
+    return keys.key_of_signature(signature.sharps, histogram)
 
 
 def _as_performed(stream, expand_repeats: bool, label: str):
@@ -236,6 +249,8 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     Any failure is raised as :class:`ReadError` naming the file and the problem.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ReadError(path, f"is a folder: read a folder with Corpus({str(path)!r})")
     if not path.is_file():
         raise ReadError(path, "no such file")
     settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,

@@ -25,11 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from fractions import Fraction
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ReadError
+
+#: The most frames a roll read from notes may have: 17 hours of eighth notes at 120 bpm
+#: (88 MB of frames). A damaged file can ask for far more.
+MAX_FRAMES = 1 << 20
 #: MIDI pitch of the lowest piano key (A0) and the number of keys: the benchmarks' range.
 PIANO_LOWEST = 21
 PIANO_KEYS = 88
@@ -99,6 +105,12 @@ class PianoRoll:
                                                _checked_time_signature)
         self.tempo_changes = _changes(self.tempo_changes, "tempo_changes", check_bpm)
         self.pickup = int(self.pickup)
+        changes = self.time_signature_changes
+        if self.pickup and changes and changes[0][0] == self.pickup and self.pickup < bar_frames(
+                changes[0][1], self.steps_per_quarter):
+            # A meter that starts where the pickup ends is the piece's meter: the pickup bar's
+            # own meter says nothing but its length.
+            self.time_signature, self.time_signature_changes = changes[0][1], changes[1:]
         if not 0 <= self.pickup < self.frames_per_bar:
             raise ValueError(f"pickup must be 0..{self.frames_per_bar - 1} frames (less than a bar "
                              f"of {self.time_signature}), got {self.pickup}")
@@ -384,6 +396,7 @@ class PianoRoll:
         if folded:
             warnings.warn(f"{folded} note(s) moved back by {shift:+d} semitones would leave "
                           f"{self.lowest}..{self.highest}: moved by octaves into it", stacklevel=2)
+            moved = _one_note_at_a_time(moved)
         return sorted(moved)
 
     def pitch_class_histogram(self) -> np.ndarray:
@@ -466,6 +479,11 @@ class PianoRoll:
             warnings.warn(f"{source + ': ' if source else ''}{folded} note(s) outside "
                           f"{lowest}..{highest} moved by octaves into the range", stacklevel=2)
         n_frames = max([n_frames] + [last for _, last, _ in spans])
+        if n_frames > MAX_FRAMES:
+            hours = n_frames / steps_per_quarter / 120 / 60
+            raise ReadError(source or "notes", f"the music lasts {n_frames:,} frames ({hours:,.1f} "
+                            f"hours at 120 bpm), more than the {MAX_FRAMES:,} a piano roll holds "
+                            f"(a damaged file, or times far off?)")
         frames = np.zeros((n_frames, n_pitches), dtype=bool)
         onsets = np.zeros_like(frames)
         for first, last, column in spans:
@@ -534,9 +552,19 @@ def bar_frames(time_signature: str, steps_per_quarter: int) -> int:
 
     >>> bar_frames("3/4", 2), bar_frames("6/8", 4), bar_frames("4/4", 1)
     (6, 12, 4)
+    >>> bar_frames("3/16", 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: a bar of 3/16 is 1.5 frames at 2 frames per quarter note: read the music with steps_per_quarter=4 (or a multiple) to keep its bar lines
     """
     numerator, denominator = parse_time_signature(time_signature)
-    return max(1, int(np.floor(numerator * 4 / denominator * steps_per_quarter + 0.5)))
+    frames = Fraction(4 * numerator * steps_per_quarter, denominator)
+    if frames.denominator != 1:
+        raise ValueError(
+            f"a bar of {time_signature} is {float(frames):g} frames at {steps_per_quarter} frames "
+            f"per quarter note: read the music with steps_per_quarter="
+            f"{steps_per_quarter * frames.denominator} (or a multiple) to keep its bar lines")
+    return int(frames)
 
 
 def _checked_time_signature(value) -> str:
@@ -598,3 +626,20 @@ def _shift_columns(array: np.ndarray, semitones: int) -> np.ndarray:
     else:
         shifted[:] = array
     return shifted
+
+
+def _one_note_at_a_time(notes: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Notes ``(onset, length, pitch)`` with those of one pitch that overlap (octaves folded
+    onto each other) joined into one, as a roll holds them.
+
+    >>> _one_note_at_a_time([(0, 4, 30), (0, 6, 30), (8, 2, 30)])
+    [(0, 6, 30), (8, 2, 30)]
+    """
+    joined: list[list[int]] = []
+    for onset, length, pitch in sorted(notes, key=lambda n: (n[2], n[0])):
+        last = joined[-1] if joined and joined[-1][2] == pitch else None
+        if last is not None and onset < last[0] + last[1]:
+            last[1] = max(last[1], onset + length - last[0])
+        else:
+            joined.append([onset, length, pitch])
+    return [tuple(note) for note in joined]

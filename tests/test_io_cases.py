@@ -261,3 +261,53 @@ def test_musicxml_and_mxl_of_one_name_both_survive(tmp_path):
     second = write(roll, tmp_path / "piece.mxl")
     assert read(first, normalize_key=False) == read(second, normalize_key=False) == roll
     assert sorted(p.name for p in tmp_path.iterdir()) == ["piece.musicxml", "piece.mxl"]
+
+
+def test_a_score_is_written_to_midi_as_it_sounds_and_is_played(tmp_path):
+    """Score -> .mid: one track per part of a chorale, repeats played out, a clarinet at
+    sounding pitch, the key signature's key (a bare MusicXML key signature has no mode)."""
+    from music21 import corpus
+
+    chorale = corpus.parse("bach/bwv66.6")
+    path = write(chorale, tmp_path / "chorale.mid")
+    assert [m.name for _, m in meta_events(path, "track_name")][1:] == [
+        "Soprano", "Alto", "Tenor", "Bass"]
+    assert [m.key for _, m in meta_events(path, "key_signature")] == ["F#m"]
+    repeats = write(converter.parse(CASES / "abc_repeat_with_endings.abc"), tmp_path / "abc.mid")
+    assert len(midi_notes(repeats)) == 20                       # both passes, both endings
+    clarinet = write(converter.parse(CASES / "clarinet_in_bflat_solo.musicxml"), tmp_path / "cl.mid")
+    assert [p for _, _, p in midi_notes(clarinet)] == [F4, G4, A4, 70, C5]
+    minor = write(converter.parse(CASES / "c_minor_melody.musicxml"), tmp_path / "minor.mid")
+    assert [m.key for _, m in meta_events(minor, "key_signature")] == ["Cm"]
+
+
+def test_trust_key_reads_a_bare_key_signature_with_its_mode():
+    assert read(CASES / "c_minor_melody.musicxml", trust_key=True).key == "C minor"
+    assert read(CASES / "key_change_G_to_Eb.musicxml", trust_key=True).key == "G major"
+
+
+def test_a_meter_change_right_after_a_pickup_is_written_to_midi(tmp_path):
+    roll = case("timesig_change_3-4_to_4-4.mid")[10:]     # the end of a 3/4 bar, then 4/4
+    assert (roll.pickup, roll.time_signature, roll.time_signature_changes) == (2, "4/4", ())
+    signatures = meta_events(write(roll, tmp_path / "m.mid"), "time_signature")
+    assert [(q, f"{m.numerator}/{m.denominator}") for q, m in signatures] == [(0, "1/4"), (1, "4/4")]
+    assert read(tmp_path / "m.mid", normalize_key=False, trust_key=True) == roll
+
+
+def test_a_folder_given_to_read_is_named_as_a_folder(tmp_path):
+    from rnnrbm_music import ReadError
+
+    with pytest.raises(ReadError, match="is a folder: read a folder with Corpus"):
+        read(tmp_path)
+
+
+def test_a_meter_whose_bar_is_no_whole_number_of_frames_is_a_clear_error(tmp_path):
+    from rnnrbm_music import ReadError
+
+    tune = converter.parse("tinyNotation: 3/16 c16 d e f g a")
+    path = tmp_path / "three-sixteen.musicxml"
+    tune.write("musicxml", fp=str(path))
+    with pytest.raises(ReadError, match=r"three-sixteen.musicxml: a bar of 3/16 is 1.5 frames .* "
+                                        r"steps_per_quarter=4"):
+        read(path)
+    assert read(path, steps_per_quarter=4, normalize_key=False).notes()[:2] == [(0, 1, 60), (1, 1, 62)]

@@ -253,8 +253,11 @@ def test_mido_reader_agrees_with_music21s_converter_on_nottingham_files():
         fast = read(path)
         stream = converter.parse(path, quantizePost=False, forceSource=True)
         slow = from_stream(stream, source=str(path))
-        assert fast.frames.shape == slow.frames.shape, path
-        assert (fast.frames == slow.frames).all(), path
+        # music21 fills the last bar up with rests, which a score's reading keeps: compare the
+        # frames the file holds notes in, and that the rest is silent.
+        assert 0 <= len(slow) - len(fast) < slow.frames_per_bar, path
+        assert (fast.frames == slow.frames[:len(fast)]).all(), path
+        assert not slow.frames[len(fast):].any(), path
         assert (fast.time_signature, fast.bpm, fast.key, fast.transposition) == (
             slow.time_signature, slow.bpm, slow.key, slow.transposition), path
         assert fast.time_signature_changes == _time_signature_changes(stream, fast), path

@@ -77,7 +77,9 @@ def test_slices_keep_bar_lines_meter_and_tempo():
     tail = roll[9:]
     assert (tail.time_signature, tail.bpm, tail.pickup) == ("2/4", 100, 3)
     assert tail.tempo_changes == ((1, 60.0),) and tail.time_signature_changes == ()
-    assert roll[5:9].time_signature_changes == ((3, "2/4"),) and roll[5:9].pickup == 3
+    # The end of a 3/4 bar, then 2/4: a pickup in 2/4 (the pickup bar's meter is its length).
+    middle = roll[5:9]
+    assert (middle.pickup, middle.time_signature, middle.time_signature_changes) == (3, "2/4", ())
     # The context a continuation starts from: the last meter and tempo, the bar's remainder.
     end = roll[len(roll):]
     assert (len(end), end.time_signature, end.bpm, end.pickup) == (0, "2/4", 60, 0)
@@ -108,3 +110,17 @@ def test_meter_and_tempo_are_validated():
     import json
     roll = meter_roll()
     assert PianoRoll(roll.frames, **json.loads(json.dumps(roll.context()))) == roll
+
+
+def test_notes_folded_back_into_range_onto_one_pitch_sound_once():
+    roll = roll_of([(21, 33)] * 4 + [(21,)] * 2 + [(33,)] * 4, transposition=3)
+    with pytest.warns(UserWarning, match="moved by octaves"):
+        notes = roll.sounding_notes()
+    assert notes == [(0, 10, 30)]        # A0 and A1 both fold onto F#1: one note
+
+
+def test_notes_lasting_absurdly_long_are_a_read_error_not_a_memory_error():
+    from rnnrbm_music import ReadError
+
+    with pytest.raises(ReadError, match=r"huge.mid: the music lasts .* hours at 120 bpm"):
+        PianoRoll.from_notes([(0, 2 ** 28, 60)], source="huge.mid")
