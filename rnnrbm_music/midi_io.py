@@ -360,7 +360,7 @@ def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list,
 
 def _pickup_bar(first: str, changes: tuple, steps_per_quarter: int) -> tuple[int, str, tuple]:
     """MIDI has no anacrusis: notation programs write a pickup as a first bar in a meter of its
-    own length (1/4 before 3/4, as :func:`~rnnrbm_music.midi_writer.pickup_signature` does).
+    own length (1/4 before 3/4, as :func:`~rnnrbm_music.roll.meter_of_length` does).
     One such bar, shorter than the meter that follows it, is read as the pickup:
     ``(pickup frames, the meter, the later changes)``. (A single bar of 3/4 before 4/4 reads as
     a three-beat pickup: the bar lines are the same.)

@@ -25,7 +25,7 @@ from pathlib import Path
 import mido
 
 from . import keys
-from .roll import PianoRoll, parse_time_signature
+from .roll import PianoRoll, meter_of_length, parse_time_signature
 
 #: Ticks per quarter note of written files: divisible by 1..6, 8, 10, 12, 16 frames per quarter.
 TICKS_PER_QUARTER = 480
@@ -139,29 +139,11 @@ def with_pickup(signatures: list[tuple[Fraction, str]], pickup: Fraction) -> lis
     >>> with_pickup([(0, "3/4"), (1, "4/4")], Fraction(1))     # a new meter after the pickup
     [(0, '1/4'), (Fraction(1, 1), '4/4')]
     """
-    first = pickup_signature(pickup, signatures[0][1]) if pickup else None
+    first = meter_of_length(pickup, signatures[0][1]) if pickup else None
     if first is None:
         return signatures
     after = [meter for at, meter in signatures if at <= pickup][-1]
     return [(0, first), (pickup, after), *[(at, meter) for at, meter in signatures if at > pickup]]
-
-
-def pickup_signature(quarters: Fraction, meter: str) -> str | None:
-    """A time signature ``quarters`` long, in the beat of ``meter`` where it can be; None if no
-    MIDI meter (denominators up to 64) is that long.
-
-    >>> pickup_signature(Fraction(1), "3/4"), pickup_signature(Fraction(1, 2), "6/8")
-    ('1/4', '1/8')
-    >>> pickup_signature(Fraction(1, 3), "3/4") is None
-    True
-    """
-    whole_notes = Fraction(quarters) / 4
-    denominator = parse_time_signature(meter)[1]
-    while (whole_notes * denominator).denominator != 1 and denominator < 64:
-        denominator *= 2
-    if (whole_notes * denominator).denominator != 1:
-        return None
-    return f"{int(whole_notes * denominator)}/{denominator}"
 
 
 def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mido.MidiFile:

@@ -21,7 +21,7 @@ import numpy as np
 from . import keys
 from .errors import ReadError
 from .notation import to_stream
-from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll, value_map
+from .roll import PIANO_KEYS, PIANO_LOWEST, PianoRoll, meter_of_length, value_map
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn", ".mei", ".rntxt")
@@ -96,8 +96,7 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
                                 n_pitches=n_pitches, out_of_range=out_of_range, source=label,
                                 n_frames=frame(stream.highestTime))   # trailing rests count
     signature, signature_changes = value_map(
-        [(frame(offset), ts.ratioString) for offset, ts in _timed(parts[0], "TimeSignature")],
-        "4/4", len(roll))
+        [(frame(offset), meter) for offset, meter in meters(parts[0])], "4/4", len(roll))
     bpm, tempo_changes = value_map(
         [(frame(offset), float(mark.getQuarterBPM()))
          for offset, mark in _timed(stream, "MetronomeMark") if mark.getQuarterBPM()],
@@ -205,6 +204,32 @@ def _timed(stream, class_name: str) -> list[tuple[Fraction, object]]:
     """``(offset in quarters, element)`` of each ``class_name`` element, in time order."""
     elements = stream.flatten().getElementsByClass(class_name)
     return sorted(((Fraction(el.offset), el) for el in elements), key=lambda pair: pair[0])
+
+
+def meters(part) -> list[tuple[Fraction, str]]:
+    """``(offset in quarters, time signature)`` where the meter of a part changes. A bar of
+    irregular length inside a piece in measures (a bar cut short before a repeat, say) counts as
+    a meter of its own length (5/8 for two and a half quarters) for that bar, so that the bar
+    lines after it stay where the score puts them; the first bar (a pickup) and the last are
+    left to the roll's ``pickup`` and end.
+    """
+    bars = list(part.getElementsByClass("Measure"))
+    if not bars:
+        return [(offset, ts.ratioString) for offset, ts in _timed(part, "TimeSignature")]
+    found, meter, irregular = [], "4/4", False
+    for i, bar in enumerate(bars):
+        if bar.timeSignature is not None:
+            meter = bar.timeSignature.ratioString
+        length = Fraction(bar.duration.quarterLength)
+        own = (meter_of_length(length, meter)
+               if 0 < i < len(bars) - 1 and length != Fraction(bar.barDuration.quarterLength)
+               else None)
+        if own is not None:
+            found.append((Fraction(bar.offset), own))
+        elif irregular or bar.timeSignature is not None:
+            found.append((Fraction(bar.offset), meter))
+        irregular = own is not None
+    return found
 
 
 def pickup_quarters(part) -> Fraction:

@@ -30,7 +30,7 @@ import numpy as np
 from music21 import environment, stream
 
 from . import keys
-from .roll import PianoRoll
+from .roll import PianoRoll, bar_frames, meter_of_length
 
 #: Staves of the written score split here: pitches at or above go to the treble staff.
 MIDDLE_C = 60
@@ -237,9 +237,14 @@ def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bo
             if roll.key:
                 tonic, mode = keys.parse_key(roll.key)
                 measure.insert(0, m21key.Key(keys.key_name(tonic, mode).split()[0], mode))
-        if signature != previous_signature:
-            measure.insert(0, meter.TimeSignature(signature))
-            previous_signature = signature
+        shown = signature
+        if (not (start == 0 and roll.pickup) and end < len(roll)
+                and end - start != bar_frames(signature, spq)):
+            # A bar cut short by a meter change: written in a meter of its own length.
+            shown = meter_of_length(Fraction(end - start, spq), signature) or signature
+        if shown != previous_signature:
+            measure.insert(0, meter.TimeSignature(shown))
+            previous_signature = shown
         if with_tempo:
             for frame, bpm in tempos.items():
                 if start <= frame < end:

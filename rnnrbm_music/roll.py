@@ -536,6 +536,25 @@ def parse_time_signature(time_signature: str) -> tuple[int, int]:
     return numerator, denominator
 
 
+def meter_of_length(quarters, meter: str) -> str | None:
+    """A time signature ``quarters`` quarter notes long, in the beat of ``meter`` where it can
+    be: how notation programs and MIDI files write a bar of irregular length (a pickup, a bar
+    cut short). None if no meter with a denominator up to 64 is that long.
+
+    >>> meter_of_length(1, "3/4"), meter_of_length(Fraction(1, 2), "6/8"), meter_of_length(2.5, "4/4")
+    ('1/4', '1/8', '5/8')
+    >>> meter_of_length(Fraction(1, 3), "3/4") is None
+    True
+    """
+    whole_notes = Fraction(quarters) / 4
+    denominator = parse_time_signature(meter)[1]
+    while (whole_notes * denominator).denominator != 1 and denominator < 64:
+        denominator *= 2
+    if (whole_notes * denominator).denominator != 1 or whole_notes <= 0:
+        return None
+    return f"{int(whole_notes * denominator)}/{denominator}"
+
+
 def check_bpm(bpm: float) -> float:
     """``bpm`` as a float if it is a playable tempo (positive and finite), else ValueError."""
     try:

@@ -311,3 +311,24 @@ def test_a_meter_whose_bar_is_no_whole_number_of_frames_is_a_clear_error(tmp_pat
                                         r"steps_per_quarter=4"):
         read(path)
     assert read(path, steps_per_quarter=4, normalize_key=False).notes()[:2] == [(0, 1, 60), (1, 1, 62)]
+
+
+def test_a_bar_cut_short_keeps_the_bar_lines_after_it(tmp_path):
+    """An ABC tune with a three-beat bar in 4/4, and a MIDI meter change in the middle of a bar:
+    the bars after them stay where the music puts them, in the roll and in the written score."""
+    abc = tmp_path / "short.abc"
+    abc.write_text("X:1\nT:Short bar\nM:4/4\nL:1/4\nK:C\nC D E F|G A B|c B A G|c4|]\n")
+    roll = read(abc, normalize_key=False)
+    assert roll.time_signature_changes == ((8, "3/4"), (14, "4/4"))
+    assert [start for start, _, _ in roll.measures()] == [0, 8, 14, 22]
+    assert (14, 2, C5) in roll.notes()                                  # c on the downbeat of bar 3
+    score = converter.parse(write(roll, tmp_path / "short.musicxml"))
+    assert [m.duration.quarterLength for m in score.parts[0].getElementsByClass("Measure")] == [4, 3, 4, 4]
+    assert read(tmp_path / "short.musicxml", normalize_key=False) == roll
+
+    midbar = PianoRoll.from_notes([(q, q + 1, 60 + q) for q in range(9)], time_signature="4/4",
+                                  time_signature_changes=((5, "3/4"),))
+    assert [start for start, _, _ in midbar.measures()] == [0, 5, 11, 17]
+    back = read(write(midbar, tmp_path / "midbar.musicxml"), normalize_key=False)
+    assert [start for start, _, _ in back.measures()] == [0, 5, 11, 17]     # a 5/8 bar, then 3/4
+    assert back.notes() == midbar.notes()
