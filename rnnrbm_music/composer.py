@@ -326,8 +326,8 @@ class RnnRbmComposer:
         >>> figures = composer.evaluate(Corpus.from_music21("bach/bwv66.6"), n_chains=2, n_betas=20)
         >>> sorted(figures)[:4]
         ['accuracy', 'ais', 'frames', 'known_frames']
-        >>> figures["layout"]
-        '88 sounding units'
+        >>> figures["layout"]              # the pretrained model learns onsets too
+        '176 units: 88 sounding + 88 onset'
         """
         data = [self.encode(roll) for roll in self._corpus(corpus)]
         known_data = [self.encode(roll) for roll in self._corpus(known)] if known is not None else []

@@ -314,7 +314,10 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
     roll = PianoRoll.from_notes(
         [(start / ticks_per_quarter, end / ticks_per_quarter, pitch) for start, end, pitch in notes],
         steps_per_quarter=steps_per_quarter, lowest=lowest, n_pitches=n_pitches,
-        out_of_range=out_of_range, source=str(path))
+        out_of_range=out_of_range, source=str(path),
+        # The piece lasts until its last track of notes ends: closing rests count, as in a score.
+        n_frames=frame(max(end for events, end in tracks
+                           if any(event[1] <= NOTE_OFF for event in events))))
     time_signature, time_signature_changes = value_map(signatures, "4/4", len(roll))
     pickup, time_signature, time_signature_changes = _pickup_bar(
         time_signature, time_signature_changes, steps_per_quarter)

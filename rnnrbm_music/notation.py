@@ -255,16 +255,18 @@ def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bo
         if len(used) <= 1:
             chords = in_bar[used[0]] if used else []
             _fill(measure, chords, start, end, spq, names, held,
-                  whole_bar=not (start == 0 and roll.pickup))
+                  whole_bar=end - start == bar_frames(signature, spq))
         else:
             for i in used:
                 voice = stream.Voice(id=str(i + 1))
                 _fill(voice, in_bar[i], start, end, spq, names, held, hide_rests=i > 0)
                 measure.insert(0, voice)
+        missing = float(Fraction(bar_frames(shown, spq) - (end - start), spq))
         if start == 0 and roll.pickup:
-            full = Fraction(roll.frames_per_bar, spq)
-            measure.paddingLeft = float(full - Fraction(end - start, spq))
+            measure.paddingLeft = missing
             measure.showNumber = stream.enums.ShowNumber.NEVER   # MusicXML's implicit="yes"
+        elif missing:   # the last bar, ending with the music: music21 would fill it with rests
+            measure.paddingRight = missing
         staff.append(measure)
     return staff
 
@@ -272,8 +274,8 @@ def _staff(notes, roll: PianoRoll, bars, spellings, treble: bool, with_tempo: bo
 def _fill(container, chords, start: int, end: int, spq: int, names, held,
           whole_bar: bool = True, hide_rests: bool = False) -> None:
     """Rests and chords of one voice within the bar ``[start, end)``, tied across its edges,
-    spelled by ``names``; an empty ``whole_bar`` gets a whole-bar rest (never a pickup, which is
-    shorter than its meter). ``hide_rests`` hides the rests (of a second voice, say), as
+    spelled by ``names``; an empty ``whole_bar`` gets a whole-bar rest (never a pickup or a last
+    bar shorter than its meter: a notation program reads a whole-bar rest as a full bar). ``hide_rests`` hides the rests (of a second voice, say), as
     engravers do where the other voice makes the rhythm clear."""
     from music21 import chord, note, tie
 

@@ -114,6 +114,26 @@ class PianoRoll:
         if not 0 <= self.pickup < self.frames_per_bar:
             raise ValueError(f"pickup must be 0..{self.frames_per_bar - 1} frames (less than a bar "
                              f"of {self.time_signature}), got {self.pickup}")
+        self._name_short_bars()
+
+    def _name_short_bars(self) -> None:
+        """A bar cut short by a meter change (a MIDI file's change in the middle of a bar) is
+        given the meter of its own length, as a score writes it (5/8 for two and a half
+        quarters), so the same bars always have the same names."""
+        if not self.time_signature_changes:
+            return
+        named = []
+        for start, end, signature in self.measures(self.time_signature_changes[-1][0]):
+            short = end - start < bar_frames(signature, self.steps_per_quarter)
+            if short and not (start == 0 and self.pickup):
+                own = meter_of_length(Fraction(end - start, self.steps_per_quarter), signature)
+                if own is not None:
+                    named.append((start, own))
+        if named:
+            if named[0][0] == 0:
+                self.time_signature = named.pop(0)[1]
+            self.time_signature_changes = tuple(sorted(dict(
+                [*self.time_signature_changes, *named]).items()))
 
     # --- shape ---------------------------------------------------------------------------------
     def __len__(self) -> int:
