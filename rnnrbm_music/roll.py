@@ -102,8 +102,8 @@ class PianoRoll:
         parse_time_signature(self.time_signature)
         self.bpm = check_bpm(self.bpm)
         self.time_signature_changes = _changes(self.time_signature_changes, "time_signature_changes",
-                                               _checked_time_signature)
-        self.tempo_changes = _changes(self.tempo_changes, "tempo_changes", check_bpm)
+                                               _checked_time_signature, self.time_signature)
+        self.tempo_changes = _changes(self.tempo_changes, "tempo_changes", check_bpm, self.bpm)
         self.pickup = int(self.pickup)
         changes = self.time_signature_changes
         if self.pickup and changes and changes[0][0] == self.pickup and self.pickup < bar_frames(
@@ -132,8 +132,9 @@ class PianoRoll:
         if named:
             if named[0][0] == 0:
                 self.time_signature = named.pop(0)[1]
-            self.time_signature_changes = tuple(sorted(dict(
-                [*self.time_signature_changes, *named]).items()))
+            self.time_signature_changes = _changes(sorted(dict(
+                [*self.time_signature_changes, *named]).items()), "time_signature_changes", str,
+                self.time_signature)
 
     # --- shape ---------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -611,14 +612,24 @@ def _checked_time_signature(value) -> str:
     return f"{numerator}/{denominator}"
 
 
-def _changes(pairs, name: str, check) -> tuple:
-    """``(frame, value)`` pairs as a tuple of tuples, checked: frames > 0 and increasing."""
+def _changes(pairs, name: str, check, first) -> tuple:
+    """``(frame, value)`` pairs as a tuple of tuples, checked (frames > 0 and increasing),
+    without the changes to the value already in force (``first`` from frame 0).
+
+    >>> _changes([(4, "2/4"), (8, "2/4"), (12, "3/4")], "changes", str, "3/4")
+    ((4, '2/4'), (12, '3/4'))
+    """
     changes = tuple((int(frame), check(value)) for frame, value in pairs)
     frames = [frame for frame, _ in changes]
     if any(f <= 0 for f in frames) or frames != sorted(set(frames)):
         raise ValueError(f"{name} must be (frame, value) pairs with increasing frames > 0, "
                          f"got {list(changes)}")
-    return changes
+    kept, current = [], first
+    for frame, value in changes:
+        if value != current:
+            kept.append((frame, value))
+            current = value
+    return tuple(kept)
 
 
 def _value_at(first, changes, frame: int):
