@@ -210,20 +210,28 @@ def meters(part) -> list[tuple[Fraction, str]]:
     """``(offset in quarters, time signature)`` where the meter of a part changes. A bar of
     irregular length inside a piece in measures (a bar cut short before a repeat, say) counts as
     a meter of its own length (5/8 for two and a half quarters) for that bar, so that the bar
-    lines after it stay where the score puts them; the first bar (a pickup) and the last are
-    left to the roll's ``pickup`` and end.
+    lines after it stay where the score puts them; two short bars in a row that make one whole
+    bar (the bar before a repeat sign and the pickup after it, once the repeat is played out)
+    are one bar. The first bar (a pickup) and the last are left to the roll's ``pickup`` and
+    end.
     """
     bars = list(part.getElementsByClass("Measure"))
     if not bars:
         return [(offset, ts.ratioString) for offset, ts in _timed(part, "TimeSignature")]
+    lengths = [Fraction(bar.duration.quarterLength) for bar in bars]
+    full = [Fraction(bar.barDuration.quarterLength) for bar in bars]
+    # Two short bars that make one whole (the bar before a repeat sign and the pickup after it,
+    # once the repeat is played out) are one bar of the meter.
+    whole = set()
+    for i in range(1, len(bars) - 1):
+        if i - 1 not in whole and lengths[i] < full[i] and lengths[i] + lengths[i + 1] == full[i]:
+            whole |= {i, i + 1}
     found, meter, irregular = [], "4/4", False
     for i, bar in enumerate(bars):
         if bar.timeSignature is not None:
             meter = bar.timeSignature.ratioString
-        length = Fraction(bar.duration.quarterLength)
-        own = (meter_of_length(length, meter)
-               if 0 < i < len(bars) - 1 and length != Fraction(bar.barDuration.quarterLength)
-               else None)
+        own = (meter_of_length(lengths[i], meter)
+               if 0 < i < len(bars) - 1 and lengths[i] != full[i] and i not in whole else None)
         if own is not None:
             found.append((Fraction(bar.offset), own))
         elif irregular or bar.timeSignature is not None:
