@@ -301,8 +301,8 @@ class RnnRbmComposer:
         frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n)
         if self.articulation:
             return [self.decode(f, melody_roll) for f in frames]
-        # The melody keeps its own onsets (a repeated melody note stays two notes).
-        return [melody_roll.replace(frames=f) for f in frames]
+        # Every melody note is struck as in the melody, even where the harmony held its pitch.
+        return [melody_roll.replace(frames=f, onsets=melody_roll.note_starts()) for f in frames]
 
     def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
                   n: int | None = None):

@@ -428,7 +428,9 @@ class LiveSession:
         the composer's corpus was); None if stopped first."""
         quarter = 60.0 / self.bpm
         silence = self.silence_bars * self.frames_per_bar / self.composer.steps_per_quarter * quarter
-        started: dict[int, float] = {}
+        # Start times by pitch, first in first out, as a MIDI file's notes pair (a key struck
+        # again while it sounds is a second note, and each note_off ends the earliest).
+        started: dict[int, list[float]] = {}
         notes: list[tuple[float, float, int]] = []
         last_event = None
         for _ in self.input.iter_pending():   # forget anything played while we were answering
@@ -437,19 +439,19 @@ class LiveSession:
             message = self.input.poll()
             now = time.monotonic()
             if message is None:
-                if notes and not started and now - last_event >= silence:
+                if notes and not any(started.values()) and now - last_event >= silence:
                     break
                 time.sleep(0.001)
                 continue
             if message.type == "note_on" and message.velocity > 0:
-                started.setdefault(message.note, now)
+                started.setdefault(message.note, []).append(now)
                 last_event = now
-            elif message.type in ("note_on", "note_off") and message.note in started:
-                notes.append((started.pop(message.note), now, message.note))
+            elif message.type in ("note_on", "note_off") and started.get(message.note):
+                notes.append((started[message.note].pop(0), now, message.note))
                 last_event = now
             elif (message.type == "control_change" and message.control == self.controller
-                  and message.value >= 64 and (notes or started)):
-                notes.extend((t, now, p) for p, t in started.items())
+                  and message.value >= 64 and (notes or any(started.values()))):
+                notes.extend((t, now, p) for p, times in started.items() for t in times)
                 started.clear()
                 break
         if not notes:

@@ -83,17 +83,38 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
         if bad:
             raise ValueError(f"{len(bad)} note(s) of track {track.name!r} leave MIDI's 0..127 "
                              f"(e.g. {bad[0]})")
+        notes = _struck_one_at_a_time(track.notes)
         timed = [(0, mido.MetaMessage("track_name", name=track.name)),
                  (0, mido.Message("program_change", program=track.program, channel=track.channel))]
         # (tick, 0 for off / 1 for on, pitch): offs sort before ons at the same tick.
-        events = sorted([(tick(start), 1, pitch) for start, _, pitch in track.notes]
-                        + [(tick(stop), 0, pitch) for _, stop, pitch in track.notes])
+        events = sorted([(tick(start), 1, pitch) for start, _, pitch in notes]
+                        + [(tick(stop), 0, pitch) for _, stop, pitch in notes])
         for at, is_on, pitch in events:
             timed.append((at, mido.Message(
                 "note_on" if is_on else "note_off", note=pitch, channel=track.channel,
                 velocity=track.velocity if is_on else 0)))
         file.tracks.append(_track(timed, last))
     return file
+
+
+def _struck_one_at_a_time(notes: list[tuple[Fraction, Fraction, int]]) -> list[tuple]:
+    """Notes of one channel where a key is struck while it sounds (two voices of a score in
+    unison): the sounding note ends there and the new one lasts until the later end, so no key
+    is struck twice at once.
+
+    >>> _struck_one_at_a_time([(0, 2, 72), (0, 1, 72), (1, 2, 72)])
+    [(0, 1, 72), (1, 2, 72)]
+    """
+    ordered = sorted(set(notes), key=lambda note: (note[2], note[0], -note[1]))
+    kept: list[list] = []
+    for start, stop, pitch in ordered:
+        last = kept[-1] if kept and kept[-1][2] == pitch else None
+        if last is not None and start < last[1]:
+            if start == last[0]:            # struck together: one note, the longer one
+                continue
+            stop, last[1] = max(stop, last[1]), start
+        kept.append([start, stop, pitch])
+    return sorted(tuple(note) for note in kept)
 
 
 def _track(timed: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:

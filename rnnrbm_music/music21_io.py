@@ -188,7 +188,9 @@ def tied_notes(stream, skip_chord_symbols: bool = True) -> list[tuple[Fraction, 
             midi = member.pitch.midi
             kind = member.tie.type if member.tie is not None else None
             index = sounding_tie.get(midi)
-            if kind in ("stop", "continue") and index is not None and found[index][1] == start:
+            # A tie goes on into the next note of its pitch that starts where it ends, whatever
+            # that note says (music21 drops the stop of a tie into a second ending).
+            if index is not None and found[index][1] == start:
                 found[index][1] = end
             else:
                 found.append([start, end, midi])

@@ -91,8 +91,7 @@ class PianoRoll:
             if onsets.shape != frames.shape:
                 raise ValueError(f"PianoRoll onsets must be shaped like its frames {frames.shape}, "
                                  f"got {onsets.shape}")
-            if (onsets & ~frames).any():
-                raise ValueError("PianoRoll onsets must sound: an onset where its frame is silent")
+            onsets &= frames                             # an onset sounds (frames filtered: gone)
             onsets[1:] |= frames[1:] & ~frames[:-1]      # a note after a silence is struck
             self.onsets = onsets
         if self.steps_per_quarter < 1:

@@ -125,18 +125,24 @@ def make_chunks(sequences: Sequence, seq_len: int, device=None) -> tuple[torch.T
     return chunks.to(device), lengths.to(device)
 
 
-def transpose_frames(v: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+def transpose_frames(v: torch.Tensor, shifts: torch.Tensor, blocks: int = 1) -> torch.Tensor:
     """Shift each sequence of ``v`` (B, T, V) up by ``shifts`` (B,) semitones (down if
-    negative); notes shifted past either end of the keyboard are dropped.
+    negative); notes shifted past either end of the keyboard are dropped. ``blocks`` is how many
+    keyboards a frame holds side by side (2 for the articulation layout: sounding, then onset
+    units), each shifted on its own.
 
     >>> transpose_frames(torch.tensor([[[1., 0, 0, 1]], [[1., 0, 0, 1]]]), torch.tensor([1, -1]))
     tensor([[[0., 1., 0., 0.]],
     <BLANKLINE>
             [[0., 0., 1., 0.]]])
+    >>> transpose_frames(torch.tensor([[[0., 1, 0, 1]]]), torch.tensor([1]), blocks=2)
+    tensor([[[0., 0., 0., 0.]]])
     """
     V = v.shape[-1]
-    source = torch.arange(V, device=v.device) - shifts[:, None]          # (B, V): key i <- i - s
-    inside = (source >= 0) & (source < V)
+    keys = V // blocks
+    column = torch.arange(V, device=v.device)
+    source = column - shifts[:, None]                                     # (B, V): key i <- i - s
+    inside = (source >= 0) & (source < V) & (source // keys == column // keys)
     gathered = torch.gather(v, 2, source.clamp(0, V - 1)[:, None, :].expand(-1, v.shape[1], -1))
     return gathered * inside[:, None, :]
 
@@ -284,7 +290,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                     if config.transpose:
                         shifts = torch.randint(-config.transpose, config.transpose + 1,
                                                (len(rows),), generator=generator, device=device)
-                        v = transpose_frames(v, shifts)
+                        v = transpose_frames(v, shifts, 2 if model.config.articulation else 1)
                     syncing = (j == config.grad_accumulation - 1 or world == 1)
                     with contextlib.nullcontext() if syncing else module.no_sync():
                         loss = module(v, mask, config.k, generator,

@@ -61,12 +61,17 @@ if __name__ == "__main__":
             with mido.open_input(answer_port) as answers:
                 time.sleep(0.5)          # let the session start listening
                 start = time.monotonic()
-                for i, pitch in enumerate(PHRASE):
-                    while time.monotonic() < start + i * beat:
+                # Each note held 0.9 beat; the first A (index 3) held on past the second one's
+                # strike, as a sequencer plays an overlapping repeat: note_on, note_on, note_off,
+                # note_off.
+                events = sorted([(i * beat, 1, pitch) for i, pitch in enumerate(PHRASE)]
+                                + [((i + (1.2 if i == 3 else 0.9)) * beat, 0, pitch)
+                                   for i, pitch in enumerate(PHRASE)])
+                for at, is_on, pitch in events:
+                    while time.monotonic() < start + at:
                         time.sleep(0.0005)
-                    keys.send(mido.Message("note_on", note=pitch, velocity=90))
-                    time.sleep(beat * 0.9)
-                    keys.send(mido.Message("note_off", note=pitch))
+                    keys.send(mido.Message("note_on" if is_on else "note_off", note=pitch,
+                                           velocity=90 if is_on else 0))
                 phrase_end = time.monotonic()
                 messages = record(answers, 1, args.timeout)
         json.dump({"phrase_start": start, "phrase_end": phrase_end, "messages": messages},

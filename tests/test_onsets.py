@@ -76,3 +76,48 @@ def test_harmonizing_with_onsets_keeps_the_melodys_repeated_notes(folk_with_onse
     top = {(onset, pitch) for onset, _, pitch in harmonized.notes()}
     assert {(onset, pitch) for onset, _, pitch in melody.notes()} <= top
     assert np.array_equal(harmonized.onsets & melody.frames, melody.note_starts())
+
+
+def test_harmonizing_with_the_88_unit_model_strikes_every_melody_note():
+    """A melody without onsets (a benchmark roll): each of its notes is struck in the
+    harmonization, even where the harmony sounded its pitch just before."""
+    composer = RnnRbmComposer.load(Path(__file__).resolve().parents[1] / "benchmarks" / "models"
+                                   / "bach_chorales_88.safetensors", device="cpu")
+    pitches = [67, 69, 71, 72, 74, 72, 71, 69, 67, 66, 67, 62]
+    melody = PianoRoll.from_benchmark([(p,) for p in pitches for _ in range(2)])
+    assert melody.onsets is None
+    for harmonized in composer.harmonize_roll(melody, seed=0, n=4):
+        struck = {(onset, pitch) for onset, _, pitch in harmonized.notes()}
+        assert {(2 * i, p) for i, p in enumerate(pitches)} <= struck
+
+
+def test_a_tie_without_its_stop_still_holds_the_note(tmp_path):
+    """music21 drops the stop of a tie into a second ending; a tie start goes on into the next
+    note of its pitch all the same."""
+    from music21 import note, stream, tie
+
+    part = stream.Part()
+    held, after = note.Note("G4", quarterLength=2), note.Note("G4", quarterLength=2)
+    held.tie = tie.Tie("start")                   # and no stop on ``after``
+    part.append([note.Note("C4", quarterLength=2), held, after, note.Note("G4", quarterLength=2)])
+    assert from_stream(part, normalize_key=False).notes() == [(0, 4, 60), (4, 8, 67), (12, 4, 67)]
+
+
+def test_a_unison_of_two_voices_is_never_struck_twice_at_once(tmp_path):
+    from music21 import note, stream
+
+    measure = stream.Measure()
+    upper, lower = stream.Voice(), stream.Voice()
+    upper.append(note.Note("C5", quarterLength=2))
+    lower.append([note.Note("C5", quarterLength=1), note.Note("C5", quarterLength=1)])
+    measure.insert(0, upper)
+    measure.insert(0, lower)
+    part = stream.Part([measure])
+    # midi_notes fails on a key struck while it sounds.
+    assert midi_notes(write(part, tmp_path / "unison.mid")) == [(0, 2, 72), (2, 2, 72)]
+
+
+def test_filtering_the_frames_of_a_roll_with_onsets_drops_their_onsets():
+    roll = PianoRoll.from_notes([(0, 1, 60), (1, 2, 60), (0, 2, 84)])
+    low = roll.replace(frames=roll.frames & (np.arange(88) < 84 - 21))
+    assert low.notes() == [(0, 2, 60), (2, 2, 60)]
