@@ -15,8 +15,9 @@ notes; tempo only matters when the roll is played. Meter changes are kept as sma
 Sounding frames alone cannot tell one long note from the same pitch struck again on the next
 frame ("D D" from one half note). A roll may therefore carry ``onsets``: a boolean array shaped
 like ``frames``, True where a note is struck. An onset always sounds, and a note that starts
-after a silence is always struck, so ``onsets`` only adds the re-strikes; a note sounding at
-frame 0 without an onset is held over from before the roll (slices and continuations use this).
+after a silence is always struck, so ``onsets`` only adds the re-strikes (an onset where its
+frame is silent, left by filtering the frames, is dropped); a note sounding at frame 0 without
+an onset is held over from before the roll (slices and continuations use this).
 Without ``onsets`` (``None``: the benchmark data, say) a note is a maximal run of sounding
 frames, and repeated notes merge into one.
 """
