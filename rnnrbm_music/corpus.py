@@ -2,7 +2,8 @@
 
 Files are parsed in parallel worker processes behind a progress bar and cached on disk (in
 ``$XDG_CACHE_HOME/rnnrbm-music``, keyed by the file's content, the reading settings and the
-package version and the cache's format), so the second reading of a thousand files takes about a second. A file that
+package version and the cache's format), so the second reading of a thousand files takes about
+a second. A file that
 cannot be read is reported (path and reason) and skipped, or raises with ``strict=True``.
 """
 

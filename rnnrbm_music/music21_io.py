@@ -169,8 +169,9 @@ def tied_notes(stream, skip_chord_symbols: bool = True) -> list[tuple[Fraction, 
     are chord symbols unless ``skip_chord_symbols=False``.
 
     >>> from music21 import converter
-    >>> tied_notes(converter.parse("tinyNotation: 2/4 c2~ c4 e4~ e4 e4"))
-    [(Fraction(0, 1), Fraction(3, 1), 60), (Fraction(3, 1), Fraction(5, 1), 64), (Fraction(5, 1), Fraction(6, 1), 64)]
+    >>> [(float(start), float(end), midi) for start, end, midi in
+    ...  tied_notes(converter.parse("tinyNotation: 2/4 c2~ c4 e4~ e4 e4"))]
+    [(0.0, 3.0, 60), (3.0, 5.0, 64), (5.0, 6.0, 64)]
     """
     from music21 import chord, harmony, note
 

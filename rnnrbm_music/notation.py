@@ -110,7 +110,7 @@ def bar_spellings(roll: PianoRoll, bars) -> list[tuple[str, ...]]:
     home = pitch_names(roll.key)
     in_key = key_degrees(roll.key)
     spellings = []
-    for i, (start, _, _) in enumerate(bars):
+    for i in range(len(bars)):
         window = roll[bars[max(i - 1, 0)][0]:bars[min(i + 1, len(bars) - 1)][1]]
         local = keys.detect_key(np.roll(window.pitch_class_histogram(), -roll.transposition))
         away = pitch_names(local) if local else home
@@ -275,8 +275,9 @@ def _fill(container, chords, start: int, end: int, spq: int, names, held,
           whole_bar: bool = True, hide_rests: bool = False) -> None:
     """Rests and chords of one voice within the bar ``[start, end)``, tied across its edges,
     spelled by ``names``; an empty ``whole_bar`` gets a whole-bar rest (never a pickup or a last
-    bar shorter than its meter: a notation program reads a whole-bar rest as a full bar). ``hide_rests`` hides the rests (of a second voice, say), as
-    engravers do where the other voice makes the rhythm clear."""
+    bar shorter than its meter: a notation program reads a whole-bar rest as a full bar).
+    ``hide_rests`` hides the rests (of a second voice, say), as engravers do where the other
+    voice makes the rhythm clear."""
     from music21 import chord, note, tie
 
     position = start

@@ -349,7 +349,8 @@ class PianoRoll:
         >>> frames = np.array([[1], [1], [1], [0], [1]], bool)
         >>> PianoRoll(frames, lowest=60).note_starts()[:, 0].astype(int)
         array([1, 0, 0, 0, 1])
-        >>> PianoRoll(frames, lowest=60, onsets=frames & [[0], [0], [1], [0], [0]]).note_starts()[:, 0].astype(int)
+        >>> struck_again = frames & [[0], [0], [1], [0], [0]]
+        >>> PianoRoll(frames, lowest=60, onsets=struck_again).note_starts()[:, 0].astype(int)
         array([1, 0, 1, 0, 1])
         """
         starts = np.zeros_like(self.frames) if self.onsets is None else self.onsets.copy()
@@ -541,10 +542,10 @@ def parse_time_signature(time_signature: str) -> tuple[int, int]:
 
     >>> parse_time_signature("6/8")
     (6, 8)
-    >>> parse_time_signature("0/4")
+    >>> parse_time_signature("0/4")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: impossible time signature '0/4': the numerator must be 1..64 and the denominator one of 1, 2, 4, 8, 16, 32, 64
+    ValueError: impossible time signature '0/4': the numerator must be 1..64 and the denominator ...
     """
     try:
         numerator, denominator = (int(x) for x in str(time_signature).split("/"))
@@ -592,10 +593,10 @@ def bar_frames(time_signature: str, steps_per_quarter: int) -> int:
 
     >>> bar_frames("3/4", 2), bar_frames("6/8", 4), bar_frames("4/4", 1)
     (6, 12, 4)
-    >>> bar_frames("3/16", 2)
+    >>> bar_frames("3/16", 2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: a bar of 3/16 is 1.5 frames at 2 frames per quarter note: read the music with steps_per_quarter=4 (or a multiple) to keep its bar lines
+    ValueError: a bar of 3/16 is 1.5 frames at 2 frames per quarter note: ... steps_per_quarter=4 ...
     """
     numerator, denominator = parse_time_signature(time_signature)
     frames = Fraction(4 * numerator * steps_per_quarter, denominator)

@@ -241,7 +241,8 @@ def test_a_score_with_a_pickup_writes_midi_with_its_pickup_bar(tmp_path):
     """Written from a Score (not a roll), the pickup is still a first bar of its own length."""
     roll = case("pickup_anacrusis_3-4.musicxml")
     score = converter.parse(CASES / "pickup_anacrusis_3-4.musicxml")
-    for path in (write(score, tmp_path / "score.mid"), to_stream(roll).write("midi", fp=tmp_path / "own.mid")):
+    for path in (write(score, tmp_path / "score.mid"),
+                 to_stream(roll).write("midi", fp=tmp_path / "own.mid")):
         signatures = meta_events(path, "time_signature")
         assert [(q, f"{m.numerator}/{m.denominator}") for q, m in signatures] == [(0, "1/4"), (1, "3/4")]
         assert read(path, normalize_key=False) == roll
