@@ -1,0 +1,99 @@
+"""The NADE conditional against brute force on a NADE small enough to enumerate."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from rnnrbm_music.engine import nade
+
+UNITS, HIDDEN = 6, 4
+
+
+@pytest.fixture()
+def small():
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(UNITS, HIDDEN, generator=g, dtype=torch.float64) * 1.5
+    V = torch.randn(UNITS, HIDDEN, generator=g, dtype=torch.float64) * 1.5
+    bv = torch.randn(1, UNITS, generator=g, dtype=torch.float64)
+    bh = torch.randn(1, HIDDEN, generator=g, dtype=torch.float64)
+    frames = torch.tensor(list(itertools.product([0.0, 1.0], repeat=UNITS)), dtype=torch.float64)
+    return W, V, bv, bh, frames
+
+
+def exact(W, V, bv, bh, frames, order=None):
+    n = len(frames)
+    return nade.log_prob(frames, W, V, bv.expand(n, -1), bh.expand(n, -1), order).exp()
+
+
+def reference_log_prob(v, W, V, bv, bh, order):
+    """The product of conditionals, written out unit by unit as the formula says."""
+    total, seen = 0.0, []
+    for i in order:
+        h = torch.sigmoid(bh[0] + sum((v[j] * W[j] for j in seen), torch.zeros_like(bh[0])))
+        p = torch.sigmoid(bv[0, i] + V[i] @ h)
+        total += math.log(p if v[i] else 1 - p)
+        seen.append(i)
+    return total
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_probabilities_sum_to_one_and_match_the_formula(small, descending):
+    W, V, bv, bh, frames = small
+    order = nade.unit_order(UNITS, descending)
+    p = exact(W, V, bv, bh, frames, order)
+    assert abs(float(p.sum()) - 1) < 1e-9
+    for v in frames[::7]:
+        ours = float(nade.log_prob(v[None], W, V, bv, bh, order))
+        assert abs(ours - reference_log_prob(v, W, V, bv, bh, order.tolist())) < 1e-9
+
+
+def test_zero_weights_give_units_ln2_per_frame():
+    v = torch.randint(0, 2, (5, 88)).double()
+    zeros = torch.zeros(88, 10, dtype=torch.float64)
+    nll = -nade.log_prob(v, zeros, zeros, torch.zeros(5, 88, dtype=torch.float64),
+                         torch.zeros(5, 10, dtype=torch.float64))
+    assert torch.allclose(nll, torch.full((5,), 88 * math.log(2), dtype=torch.float64))
+
+
+def total_variation(samples, frames, p):
+    index = {tuple(f.tolist()): i for i, f in enumerate(frames)}
+    counts = torch.zeros(len(frames), dtype=torch.float64)
+    for s in samples:
+        counts[index[tuple(s.tolist())]] += 1
+    return 0.5 * float((counts / len(samples) - p).abs().sum())
+
+
+def test_samples_follow_the_exact_distribution(small):
+    W, V, bv, bh, frames = small
+    p = exact(W, V, bv, bh, frames)
+    n = 40_000
+    samples = nade.sample(W, V, bv.expand(n, -1), bh.expand(n, -1), torch.Generator().manual_seed(1))
+    assert total_variation(samples, frames, p) < 0.03
+    # A temperature below 1 sharpens: the most probable frame gets more of the draws.
+    cold = nade.sample(W, V, bv.expand(n, -1), bh.expand(n, -1), torch.Generator().manual_seed(2),
+                       temperature=0.5)
+    top = frames[int(p.argmax())]
+    assert float((cold == top).all(1).double().mean()) > float(p.max()) + 0.05
+
+
+def test_units_fixed_first_in_the_order_give_the_exact_conditional(small):
+    """Descending order, the two highest units fixed (a melody note and the silence above it):
+    the rest is drawn from p(rest | fixed) exactly."""
+    W, V, bv, bh, frames = small
+    order = nade.unit_order(UNITS, descending=True)
+    mask = torch.zeros(UNITS, dtype=torch.bool)
+    mask[-2:] = True
+    values = torch.zeros(UNITS, dtype=torch.float64)
+    values[-2] = 1.0                                   # unit 4 on, unit 5 (above it) off
+    p = exact(W, V, bv, bh, frames, order)
+    consistent = (frames[:, mask] == values[mask]).all(1)
+    conditional = torch.where(consistent, p, torch.zeros_like(p))
+    conditional /= conditional.sum()
+    n = 40_000
+    samples = nade.sample(W, V, bv.expand(n, -1), bh.expand(n, -1),
+                          torch.Generator().manual_seed(3), mask=mask.expand(n, -1),
+                          values=values.expand(n, -1), order=order)
+    assert (samples[:, mask] == values[mask]).all()
+    assert total_variation(samples, frames, conditional) < 0.03
