@@ -24,7 +24,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from . import __version__
-from .engine import RnnRbm, RnnRbmConfig, parameter_shapes
+from .engine import RnnRbm, RnnRbmConfig, build, parameter_shapes
 
 FORMAT = "rnnrbm-music"
 FORMAT_VERSION = 2
@@ -56,8 +56,9 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
 
     >>> import tempfile, os
     >>> path = save(os.path.join(tempfile.mkdtemp(), "m.safetensors"), RnnRbm(RnnRbmConfig(88, 8, 4)))
-    >>> load(path).model.config
-    RnnRbmConfig(n_visible=88, n_hidden=8, n_recurrent=4, articulation=False)
+    >>> config = load(path).model.config
+    >>> config.n_visible, config.n_hidden, config.n_recurrent, config.conditional
+    (88, 8, 4, 'rbm')
     """
     path = Path(path)
     tensors = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters()}
@@ -124,7 +125,7 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpo
     if problems:
         raise CheckpointError(f"{path}: does not fit its config {model_config}: "
                               + "; ".join(problems))
-    model = RnnRbm(model_config)
+    model = build(model_config)
     with torch.no_grad():
         for name, param in model.named_parameters():
             param.copy_(tensors[name])

@@ -30,7 +30,8 @@ def test_round_trip_is_bit_exact_and_keeps_config(model, tmp_path):
     assert loaded.config["data"] == {"steps_per_quarter": 2}
     assert loaded.config["epochs_trained"] == 7
     assert loaded.config["model"] == {"n_visible": 88, "n_hidden": 24, "n_recurrent": 10,
-                                      "articulation": False}
+                                      "articulation": False, "conditional": "rbm",
+                                      "order": "ascending"}
 
 
 def test_known_frames_round_trip_and_version_1_files_load_without_them(model, tmp_path):

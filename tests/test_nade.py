@@ -1,4 +1,5 @@
-"""The NADE conditional against brute force on a NADE small enough to enumerate."""
+"""The NADE conditional against brute force on a NADE small enough to enumerate, and the
+RNN-NADE built on it."""
 
 import itertools
 import math
@@ -6,7 +7,8 @@ import math
 import pytest
 import torch
 
-from rnnrbm_music.engine import nade
+from rnnrbm_music.checkpoint import load, save
+from rnnrbm_music.engine import RnnNade, RnnRbm, RnnRbmConfig, nade
 
 UNITS, HIDDEN = 6, 4
 
@@ -97,3 +99,48 @@ def test_units_fixed_first_in_the_order_give_the_exact_conditional(small):
                           values=values.expand(n, -1), order=order)
     assert (samples[:, mask] == values[mask]).all()
     assert total_variation(samples, frames, conditional) < 0.03
+
+
+# --- the RNN-NADE: the RNN-RBM's recurrence with a NADE per frame --------------------------------
+
+
+@pytest.fixture()
+def rnn_nade():
+    torch.manual_seed(0)
+    model = RnnNade(RnnRbmConfig(n_visible=UNITS, n_hidden=HIDDEN, n_recurrent=3,
+                                 conditional="nade", order="descending"))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+    return model
+
+
+def test_batched_recurrence_equals_a_step_by_step_reference(rnn_nade):
+    m = rnn_nade
+    v = torch.randint(0, 2, (2, 5, UNITS)).float()
+    batched = m.frame_log_probs(v)
+    for b in range(2):
+        u = m.u0
+        for t in range(5):
+            bv, bh = m.bv + u @ m.Wuv, m.bh + u @ m.Wuh
+            step = nade.log_prob(v[b, t][None], m.W, m.V, bv[None], bh[None], m.unit_order())
+            assert torch.allclose(batched[b, t], step[0], atol=1e-5)
+            u = torch.tanh(m.bu + v[b, t] @ m.Wvu + u @ m.Wuu)
+    # The training cost is the mean exact NLL per frame; padding (masked frames) changes nothing.
+    assert torch.allclose(m(v), -batched.mean())
+    padded = torch.cat([v, torch.ones(2, 3, UNITS)], 1)
+    mask = torch.arange(8)[None].expand(2, -1) < 5
+    assert torch.allclose(m(padded, mask), m(v))
+
+
+def test_an_rnn_nade_and_an_rnn_rbm_file_each_load_as_what_they_are(rnn_nade, tmp_path):
+    nade_file = save(tmp_path / "nade.safetensors", rnn_nade)
+    rbm_file = save(tmp_path / "rbm.safetensors", RnnRbm(RnnRbmConfig(UNITS, HIDDEN, 3)))
+    loaded = load(nade_file).model
+    assert type(loaded) is RnnNade and loaded.config.order == "descending"
+    assert all(torch.equal(a, b) for a, b in zip(loaded.parameters(), rnn_nade.parameters()))
+    assert type(load(rbm_file).model) is RnnRbm
+    # Sampling is the NADE's, exact and seeded.
+    one, _ = loaded.sample(4, generator=torch.Generator().manual_seed(5))
+    two, _ = rnn_nade.sample(4, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(one, two) and one.shape == (1, 4, UNITS)

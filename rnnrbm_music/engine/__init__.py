@@ -1,5 +1,6 @@
-"""The model, in pure PyTorch: no music21, no files. See :mod:`.rbm` and :mod:`.rnnrbm`."""
+"""The model, in pure PyTorch: no music21, no files. See :mod:`.rbm`, :mod:`.nade` and
+:mod:`.rnnrbm`."""
 
-from .rnnrbm import RnnRbm, RnnRbmConfig, parameter_shapes
+from .rnnrbm import RnnNade, RnnRbm, RnnRbmConfig, build, parameter_shapes
 
-__all__ = ["RnnRbm", "RnnRbmConfig", "parameter_shapes"]
+__all__ = ["RnnNade", "RnnRbm", "RnnRbmConfig", "build", "parameter_shapes"]

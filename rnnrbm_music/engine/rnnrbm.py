@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor, nn
 
-from . import rbm
+from . import nade, rbm
 
 # cuDNN warns, once per process, that the recurrence's weights are not one flat buffer and are
 # copied into one on every call: they are the tutorial's parameters seen transposed (Wvu^T,
@@ -52,11 +52,19 @@ class RnnRbmConfig:
     n_hidden: int = 150
     n_recurrent: int = 100
     articulation: bool = False
+    #: Each frame's conditional: ``"rbm"`` (the RNN-RBM) or ``"nade"`` (the RNN-NADE, exact).
+    conditional: str = "rbm"
+    #: The RNN-NADE's unit order: ``"ascending"`` pitch, or ``"descending"`` (melody first).
+    order: str = "ascending"
 
     def __post_init__(self) -> None:
         if self.articulation and self.n_visible % 2:
             raise ValueError(f"an articulation layout has two units per pitch: n_visible must be "
                              f"even, got {self.n_visible}")
+        if self.conditional not in ("rbm", "nade"):
+            raise ValueError(f"conditional must be 'rbm' or 'nade', got {self.conditional!r}")
+        if self.order not in ("ascending", "descending"):
+            raise ValueError(f"order must be 'ascending' or 'descending', got {self.order!r}")
 
     @property
     def n_pitches(self) -> int:
@@ -76,8 +84,16 @@ class RnnRbmConfig:
 #: Parameter names and shapes, as functions of the config (checkpoints are checked against it).
 def parameter_shapes(config: RnnRbmConfig) -> dict[str, tuple[int, ...]]:
     V, H, U = config.n_visible, config.n_hidden, config.n_recurrent
-    return {"W": (V, H), "bv": (V,), "bh": (H,), "Wuh": (U, H), "Wuv": (U, V),
-            "Wvu": (V, U), "Wuu": (U, U), "bu": (U,), "u0": (U,)}
+    shapes = {"W": (V, H), "bv": (V,), "bh": (H,), "Wuh": (U, H), "Wuv": (U, V),
+              "Wvu": (V, U), "Wuu": (U, U), "bu": (U,), "u0": (U,)}
+    if config.conditional == "nade":
+        shapes["V"] = (V, H)     # the NADE's output weights, row i for unit i
+    return shapes
+
+
+def build(config: RnnRbmConfig, device=None, generator: torch.Generator | None = None):
+    """The module a config describes: an :class:`RnnRbm` or an :class:`RnnNade`."""
+    return (RnnNade if config.conditional == "nade" else RnnRbm)(config, device, generator)
 
 
 class RnnRbm(nn.Module):
@@ -90,7 +106,7 @@ class RnnRbm(nn.Module):
         # The tutorial's initialisation: N(0, 0.01) for W, N(0, 0.0001) for the RNN, zero biases.
         # ``generator`` (on the CPU) makes it reproducible without touching torch's global seed.
         for name, shape in parameter_shapes(self.config).items():
-            scale = 0.01 if name == "W" else 1e-4 if len(shape) == 2 else 0.0
+            scale = 0.01 if name in ("W", "V") else 1e-4 if len(shape) == 2 else 0.0
             values = torch.randn(shape, generator=generator) * scale
             self.register_parameter(name, nn.Parameter(values.to(device)))
         # The distinct frames the model was trained on (K, V), where its sampler starts each
@@ -244,3 +260,52 @@ class RnnRbm(nn.Module):
             frames[:, t] = v
             u = torch.tanh(self.bu + v @ self.Wvu + u @ self.Wuu)
         return frames, u
+
+
+class RnnNade(RnnRbm):
+    """The RNN-NADE (Boulanger-Lewandowski et al., ICML 2012): the RNN-RBM's recurrence and
+    biases, with a NADE (:mod:`.nade`) as each frame's conditional instead of an RBM. Its
+    likelihood is exact and a frame is drawn exactly in one pass, so ``forward`` is the exact
+    NLL per frame (no CD) and sampling needs no Gibbs chain (``k`` is ignored). The extra
+    parameter ``V`` (units, H) holds the output weights; ``config.order`` the unit order.
+
+    >>> model = RnnNade(RnnRbmConfig(n_visible=88, n_hidden=8, n_recurrent=4, conditional="nade"))
+    >>> with torch.no_grad():
+    ...     _ = [p.zero_() for p in model.parameters()]
+    >>> round(float(model(torch.zeros(1, 3, 88))) / 88, 6)     # zero weights: ln 2 a unit
+    0.693147
+    """
+
+    def unit_order(self) -> Tensor:
+        return nade.unit_order(self.config.n_visible, self.config.order == "descending",
+                               self.W.device)
+
+    def frame_log_probs(self, v: Tensor) -> Tensor:
+        """log p(v(t) | v(<t)) in nats of every frame of sequences ``v`` (B, T, V): (B, T)."""
+        bv, bh = self.frame_rbms(v)
+        B, T, V = v.shape
+        return nade.log_prob(v.reshape(B * T, V), self.W, self.V, bv.reshape(B * T, V),
+                             bh.reshape(B * T, -1), self.unit_order()).reshape(B, T)
+
+    def forward(self, v: Tensor, mask: Tensor | None = None, k: int = 15,
+                generator: torch.Generator | None = None, dropout: float = 0.0) -> Tensor:
+        """The exact NLL per frame of a batch of (padded) sequences ``v`` (B, T, V), averaged
+        over the frames where ``mask`` (B, T) is true (``k`` is unused; ``dropout`` as for the
+        RNN-RBM)."""
+        states, _ = self.recurrence(v)
+        if dropout:
+            keep = torch.rand(states.shape, generator=generator, device=states.device) >= dropout
+            states = states * keep / (1 - dropout)
+        if mask is not None:
+            v, states = v[mask], states[mask]
+        else:
+            v, states = v.reshape(-1, v.shape[-1]), states.reshape(-1, states.shape[-1])
+        bv, bh = self.frame_biases(states)
+        return -nade.log_prob(v, self.W, self.V, bv, bh, self.unit_order()).mean()
+
+    def _sample_frame(self, bv: Tensor, bh: Tensor, k: int, generator: torch.Generator | None,
+                      temperature: float, mask: Tensor | None, values: Tensor | None,
+                      known_input: Tensor | None) -> Tensor:
+        """One exact draw from each frame's NADE (see :func:`.nade.sample`)."""
+        return nade.sample(self.W, self.V, bv, bh, generator, temperature, mask, values,
+                           self.unit_order())
