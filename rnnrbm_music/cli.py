@@ -91,7 +91,8 @@ def cmd_train(args) -> int:
         value = getattr(args, f.name, None)
         if value is not None:
             training[f.name] = value
-    model_fields = ("n_hidden", "n_recurrent", "steps_per_quarter", "articulation")
+    model_fields = ("n_hidden", "n_recurrent", "steps_per_quarter", "articulation", "conditional",
+                    "order")
     model_settings = {k: settings[k] for k in model_fields if k in settings}
     for name in model_fields:
         if getattr(args, name) is not None:
@@ -249,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--hidden", dest="n_hidden", type=int)
     train.add_argument("--recurrent", dest="n_recurrent", type=int)
     train.add_argument("--steps-per-quarter", type=int)
+    train.add_argument("--conditional", choices=("rbm", "nade"),
+                       help="each frame's conditional: rbm (the RNN-RBM, default) or nade (the "
+                            "RNN-NADE: exact likelihood, exact sampling)")
+    train.add_argument("--order", choices=("ascending", "descending"),
+                       help="the RNN-NADE's unit order (default ascending; descending puts the "
+                            "melody first, which makes harmonizing exact)")
     train.add_argument("--articulation", action="store_const", const=True,
                        help="learn where notes are struck too (an onset unit per pitch), so "
                             "repeated notes survive (default: off, the benchmarks' layout)")

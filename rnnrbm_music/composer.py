@@ -26,7 +26,7 @@ import torch
 
 from . import checkpoint, keys
 from .corpus import Corpus, as_corpus
-from .engine import RnnRbm, RnnRbmConfig
+from .engine import RnnRbm, RnnRbmConfig, build
 from .evaluate import nll, pseudo_likelihood
 from .music21_io import ReadError, from_stream, read, to_stream
 from .roll import PIANO_LOWEST, PianoRoll
@@ -54,15 +54,19 @@ class RnnRbmComposer:
     (``steps_per_quarter``, ``normalize_key``: every piece moved to C major / C minor, as the
     benchmarks), whether the model learns where notes are struck (``articulation``: an onset
     unit beside each pitch's sounding unit, so repeated notes survive; see
-    :class:`~rnnrbm_music.engine.RnnRbmConfig`), where to compute (``device``: ``"auto"``,
+    :class:`~rnnrbm_music.engine.RnnRbmConfig`), each frame's conditional (``conditional``:
+    ``"rbm"``, the RNN-RBM, or ``"nade"``, the RNN-NADE with exact likelihood and exact sampling,
+    whose units it visits in ``order``: ``"ascending"`` pitch or ``"descending"``, the melody
+    first, which makes harmonizing exact), where to compute (``device``: ``"auto"``,
     ``"cpu"``, ``"cuda"``...), a ``seed`` for everything random, and any
     :class:`~rnnrbm_music.train.TrainConfig` setting (``epochs``, ``lr``, ``optimizer``, ``k``,
     ``batch_size``, ``patience``...).
     """
 
     def __init__(self, n_hidden: int = 150, n_recurrent: int = 100, steps_per_quarter: int = 2,
-                 normalize_key: bool = True, articulation: bool = False, device: str = "auto",
-                 seed: int | None = None, **training_settings: Any):
+                 normalize_key: bool = True, articulation: bool = False, conditional: str = "rbm",
+                 order: str = "ascending", device: str = "auto", seed: int | None = None,
+                 **training_settings: Any):
         unknown = set(training_settings) - _TRAINING_FIELDS
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
@@ -72,6 +76,8 @@ class RnnRbmComposer:
         self.steps_per_quarter = steps_per_quarter
         self.normalize_key = normalize_key
         self.articulation = articulation
+        RnnRbmConfig(conditional=conditional, order=order)   # checks both settings
+        self.conditional, self.order = conditional, order
         self.device = device
         self.seed = seed
         self.training = TrainConfig(**{**training_settings,
@@ -134,8 +140,8 @@ class RnnRbmComposer:
         device = resolve_device(self.device)
         init = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
         units = _pitch_columns(train_corpus) * (2 if self.articulation else 1)
-        model = RnnRbm(RnnRbmConfig(units, self.n_hidden, self.n_recurrent, self.articulation),
-                       device=device, generator=init)
+        model = build(RnnRbmConfig(units, self.n_hidden, self.n_recurrent, self.articulation,
+                                   self.conditional, self.order), device=device, generator=init)
         self.fit_result_ = train(
             model, [self.encode(roll) for roll in train_corpus],
             [self.encode(roll) for roll in valid_corpus] if valid_corpus else None, config,
@@ -337,7 +343,8 @@ class RnnRbmComposer:
         return {"layout": model.config.layout, "nll": result.nll, "nll_std": result.std,
                 "frames": result.frames,
                 "accuracy": result.accuracy, "known_frames": result.known_frames,
-                "known_share": result.known_share, "pseudo_nll": -pseudo_likelihood(model, data),
+                "known_share": result.known_share,
+                "pseudo_nll": (-pseudo_likelihood(model, data) if self.conditional == "rbm" else None),
                 "ais": {"n_chains": n_chains, "n_betas": n_betas, "schedule": result.schedule}}
 
     # --- files ----------------------------------------------------------------------------------
@@ -361,7 +368,9 @@ class RnnRbmComposer:
                        n_recurrent=saved.model.config.n_recurrent,
                        steps_per_quarter=int(data.get("steps_per_quarter", 2)),
                        normalize_key=bool(data.get("normalize_key", True)),
-                       articulation=saved.model.config.articulation, device=device, **training)
+                       articulation=saved.model.config.articulation,
+                       conditional=saved.model.config.conditional, order=saved.model.config.order,
+                       device=device, **training)
         composer.model_ = saved.model
         composer.history_ = saved.config.get("history") or []
         return composer

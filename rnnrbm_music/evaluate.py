@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .engine import RnnRbm, rbm
+from .engine import RnnRbm, nade, rbm
 
 
 def _as_tensors(sequences: Sequence, device) -> list[Tensor]:
@@ -95,7 +95,12 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
     >>> result = nll(model, [np.zeros((5, 88))], n_chains=10, n_betas=10)
     >>> round(result.nll, 4), round(88 * float(np.log(2)), 4)
     (60.997, 60.997)
+
+    An RNN-NADE's NLL is exact (:func:`exact_nll`; ``n_chains`` exact draws per frame give its
+    accuracy, ``n_betas`` and ``known`` are not needed).
     """
+    if model.config.conditional == "nade":
+        return exact_nll(model, sequences, n_chains, frames_per_batch, generator)
     dictionary = distinct_frames([*sequences, *known, model.known_frames], model.W.device)
     total, variance, correct, share, count = 0.0, 0.0, 0.0, 0.0, 0
     for v, bv, bh in frame_rbms(model, sequences):
@@ -150,6 +155,44 @@ def pairwise_accuracy(predicted: Tensor, target: Tensor) -> Tensor:
     tensor([[0.3333, 0.0000]])
     """
     return _accuracy_of_counts(target @ predicted.T, predicted.sum(-1)[None], target.sum(-1)[:, None])
+
+
+@torch.no_grad()
+def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: int = 1000,
+              generator: torch.Generator | None = None) -> Evaluation:
+    """An RNN-NADE's -log p(v_t | v_<t) per frame, exact, and its expected frame accuracy
+    estimated from ``samples`` exact draws of each frame's distribution (0: no accuracy).
+
+    >>> from rnnrbm_music.engine import RnnNade, RnnRbmConfig
+    >>> model = RnnNade(RnnRbmConfig(n_hidden=4, n_recurrent=3, conditional="nade"))
+    >>> for p in model.parameters(): _ = torch.nn.init.zeros_(p)
+    >>> round(exact_nll(model, [np.zeros((5, 88))], samples=0).nll, 3)     # 88 fair coins
+    60.997
+    """
+    order = model.unit_order()
+    total, correct, count = 0.0, 0.0, 0
+    for v, bv, bh in frame_rbms(model, sequences):
+        for start in range(0, len(v), frames_per_batch):
+            part = slice(start, start + frames_per_batch)
+            total -= float(nade.log_prob(v[part], model.W, model.V, bv[part], bh[part], order).sum())
+            if samples:
+                n = len(v[part])
+                draws = nade.sample(model.W, model.V, bv[part].repeat_interleave(samples, 0),
+                                    bh[part].repeat_interleave(samples, 0), generator,
+                                    order=order).view(n, samples, -1)
+                correct += float(accuracy(draws, v[part, None]).double().mean(1).sum())
+            count += len(v[part])
+    n = max(count, 1)
+    return Evaluation(total / n, 0.0, correct / n, count, 0, 1.0, samples, 0, "exact")
+
+
+def monitor(model, sequences: Sequence) -> float:
+    """The per-epoch validation figure, lower is better: the exact NLL per frame for an
+    RNN-NADE, the negative log pseudo-likelihood per frame for an RNN-RBM (whose NLL needs an
+    estimate)."""
+    if model.config.conditional == "nade":
+        return exact_nll(model, sequences, samples=0).nll
+    return -pseudo_likelihood(model, sequences)
 
 
 def frame_accuracy(model: RnnRbm, sequences: Sequence, samples: int = 20, n_betas: int = 1000,

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint
 from .engine import RnnRbm, rbm
-from .evaluate import frame_accuracy, pseudo_likelihood
+from .evaluate import frame_accuracy, monitor
 
 OPTIMIZERS = ("sgd", "nesterov", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -242,10 +242,14 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
         result.best_valid = saved.config.get("best_valid")
         result.best_epoch = saved.config.get("best_epoch")
     elif config.pretrain_epochs:
+        if model.config.conditional == "nade":
+            raise ValueError("pretrain_epochs pretrains an RBM: an RNN-NADE has none "
+                             "(set pretrain_epochs=0)")
         pretrain_rbm(model, sequences, config, device, progress and rank == 0)
 
-    model.remember_frames(torch.cat([torch.as_tensor(np.asarray(s, dtype=np.float32))
-                                     for s in sequences]))
+    if model.config.conditional == "rbm":   # where the RBM sampler starts its chains
+        model.remember_frames(torch.cat([torch.as_tensor(np.asarray(s, dtype=np.float32))
+                                         for s in sequences]))
     chunks, lengths = make_chunks(sequences, config.seq_len, device)
     valid_frames = [torch.as_tensor(np.asarray(s), dtype=torch.float32, device=device)
                     for s in valid] if valid else None
@@ -323,7 +327,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
                       "frames_per_second": round(frames_seen * world / seconds, 1),
                       "skipped": result.skipped_batches}
             if valid_frames:
-                record["valid"] = -pseudo_likelihood(model, valid_frames)
+                record["valid"] = monitor(model, valid_frames)
                 if config.valid_accuracy:
                     # Over the validation frames' own distinct frames only (no AIS): cheap.
                     record["valid_accuracy"] = frame_accuracy(model, valid_frames, samples=0)

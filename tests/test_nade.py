@@ -4,6 +4,7 @@ RNN-NADE built on it."""
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -144,3 +145,24 @@ def test_an_rnn_nade_and_an_rnn_rbm_file_each_load_as_what_they_are(rnn_nade, tm
     one, _ = loaded.sample(4, generator=torch.Generator().manual_seed(5))
     two, _ = rnn_nade.sample(4, generator=torch.Generator().manual_seed(5))
     assert torch.equal(one, two) and one.shape == (1, 4, UNITS)
+
+
+def test_a_few_epochs_on_jsb_lower_the_exact_validation_nll_and_it_composes(jsb_train, jsb_valid):
+    from rnnrbm_music import RnnRbmComposer
+
+    composer = RnnRbmComposer(n_hidden=32, n_recurrent=16, steps_per_quarter=1, conditional="nade",
+                              order="descending", seed=0, epochs=3, batch_size=16,
+                              optimizer="adam", lr=0.01)
+    composer.fit(jsb_train[:60], valid=jsb_valid[:10], progress=False)
+    figures = [epoch["valid"] for epoch in composer.history_]
+    assert figures[-1] < figures[0] < 88 * math.log(2)            # exact NLL per frame, falling
+    evaluation = composer.evaluate(jsb_valid[:10], n_chains=4)
+    assert abs(evaluation["nll"] - figures[-1]) < 1e-3 and evaluation["ais"]["schedule"] == "exact"
+    assert 0 < evaluation["accuracy"] < 1
+    melody = jsb_valid[0][:16]
+    top = np.zeros_like(melody.frames)
+    highest = melody.frames.shape[1] - 1 - np.argmax(melody.frames[:, ::-1], axis=1)
+    top[np.arange(len(top)), highest] = melody.frames.any(axis=1)
+    harmonized = composer.harmonize_roll(melody.replace(frames=top), seed=1)[0]
+    assert (harmonized.frames >= top).all()                          # the melody is kept
+    assert len(composer.generate_roll(n_steps=8, seed=2)[0]) == 8

@@ -80,14 +80,14 @@ def test_early_stopping_restores_the_best_model(jsb_train, jsb_valid):
 def test_ctrl_c_keeps_the_model_trained_so_far(jsb_train, monkeypatch, tmp_path):
     import rnnrbm_music.train as train_module
     calls = {"n": 0}
-    real = train_module.pseudo_likelihood
+    real = train_module.monitor
 
     def interrupt_on_second_epoch(model, valid):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
         return real(model, valid)
-    monkeypatch.setattr(train_module, "pseudo_likelihood", interrupt_on_second_epoch)
+    monkeypatch.setattr(train_module, "monitor", interrupt_on_second_epoch)
     model = small_model()
     initial = model.W.detach().clone()
     path = tmp_path / "interrupted.safetensors"
