@@ -209,14 +209,21 @@ class RnnRbm(nn.Module):
         biases (not in the recurrence itself: the non-recurrent dropout of Zaremba et al. 2014),
         the others scaled up to keep the expected biases; drawn from ``generator``.
         """
+        v, bv, bh = self._training_frames(v, mask, generator, dropout)
+        return rbm.cd_loss(v, self.W, bv, bh, k, generator)
+
+    def _training_frames(self, v: Tensor, mask: Tensor | None, generator: torch.Generator | None,
+                         dropout: float) -> tuple[Tensor, Tensor, Tensor]:
+        """The real frames of a padded batch (N, V) with their conditionals' biases given the
+        true history, the recurrent state dropped out as :meth:`forward` says."""
         states, _ = self.recurrence(v)
         if dropout:
             keep = torch.rand(states.shape, generator=generator, device=states.device) >= dropout
             states = states * keep / (1 - dropout)
-        if mask is not None:
-            v, states = v[mask], states[mask]
-        bv, bh = self.frame_biases(states)
-        return rbm.cd_loss(v, self.W, bv, bh, k, generator)
+        if mask is None:
+            mask = torch.ones(v.shape[:2], dtype=torch.bool, device=v.device)
+        bv, bh = self.frame_biases(states[mask])
+        return v[mask], bv, bh
 
     def frame_rbms(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """bv(t), bh(t) of every frame of sequences ``v`` (B, T, V) given the true history."""
@@ -292,15 +299,7 @@ class RnnNade(RnnRbm):
         """The exact NLL per frame of a batch of (padded) sequences ``v`` (B, T, V), averaged
         over the frames where ``mask`` (B, T) is true (``k`` is unused; ``dropout`` as for the
         RNN-RBM)."""
-        states, _ = self.recurrence(v)
-        if dropout:
-            keep = torch.rand(states.shape, generator=generator, device=states.device) >= dropout
-            states = states * keep / (1 - dropout)
-        if mask is not None:
-            v, states = v[mask], states[mask]
-        else:
-            v, states = v.reshape(-1, v.shape[-1]), states.reshape(-1, states.shape[-1])
-        bv, bh = self.frame_biases(states)
+        v, bv, bh = self._training_frames(v, mask, generator, dropout)
         return -nade.log_prob(v, self.W, self.V, bv, bh, self.unit_order()).mean()
 
     def _sample_frame(self, bv: Tensor, bh: Tensor, k: int, generator: torch.Generator | None,
