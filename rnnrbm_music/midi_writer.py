@@ -25,7 +25,7 @@ from pathlib import Path
 import mido
 
 from . import keys
-from .roll import PianoRoll, meter_of_length, parse_time_signature
+from .roll import PianoRoll, meter_of_length, one_note_at_a_time, parse_time_signature
 
 #: Ticks per quarter note of written files: divisible by 1..6, 8, 10, 12, 16 frames per quarter.
 TICKS_PER_QUARTER = 480
@@ -83,7 +83,7 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
         if bad:
             raise ValueError(f"{len(bad)} note(s) of track {track.name!r} leave MIDI's 0..127 "
                              f"(e.g. {bad[0]})")
-        notes = _struck_one_at_a_time(track.notes)
+        notes = one_note_at_a_time(track.notes)   # no key struck twice at once
         timed = [(0, mido.MetaMessage("track_name", name=track.name)),
                  (0, mido.Message("program_change", program=track.program, channel=track.channel))]
         # (tick, 0 for off / 1 for on, pitch): offs sort before ons at the same tick.
@@ -95,26 +95,6 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
                 velocity=track.velocity if is_on else 0)))
         file.tracks.append(_track(timed, last))
     return file
-
-
-def _struck_one_at_a_time(notes: list[tuple[Fraction, Fraction, int]]) -> list[tuple]:
-    """Notes of one channel where a key is struck while it sounds (two voices of a score in
-    unison): the sounding note ends there and the new one lasts until the later end, so no key
-    is struck twice at once.
-
-    >>> _struck_one_at_a_time([(0, 2, 72), (0, 1, 72), (1, 2, 72)])
-    [(0, 1, 72), (1, 2, 72)]
-    """
-    ordered = sorted(set(notes), key=lambda note: (note[2], note[0], -note[1]))
-    kept: list[list] = []
-    for start, stop, pitch in ordered:
-        last = kept[-1] if kept and kept[-1][2] == pitch else None
-        if last is not None and start < last[1]:
-            if start == last[0]:            # struck together: one note, the longer one
-                continue
-            stop, last[1] = max(stop, last[1]), start
-        kept.append([start, stop, pitch])
-    return sorted(tuple(note) for note in kept)
 
 
 def _track(timed: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:
@@ -177,10 +157,10 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     unpitched notes) are left out, as when reading.
     """
     import numpy as np
-    from music21 import meter, stream, tempo
+    from music21 import stream, tempo
 
-    from .music21_io import (_as_performed, _is_percussion, _timed, pickup_quarters, tied_notes,
-                             written_key)
+    from .music21_io import (_as_performed, _is_percussion, _timed, meters, pickup_quarters,
+                             tied_notes, written_key)
 
     score = _as_performed(score, True, title or "the score")
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
@@ -206,9 +186,7 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
                               channel % 16, velocity)
     tempos = [(offset, mark.getQuarterBPM()) for offset, mark in _timed(score, tempo.MetronomeMark)
               if mark.getQuarterBPM()]
-    signatures = with_pickup(
-        [(offset, ts.ratioString) for offset, ts in _timed(parts[0], meter.TimeSignature)]
-        or [(Fraction(0), "4/4")], pickup_quarters(parts[0]))
+    signatures = with_pickup(meters(parts[0]) or [(Fraction(0), "4/4")], pickup_quarters(parts[0]))
     histogram = np.zeros(12)
     for track in tracks.values():
         for start, end, pitch in track.notes:

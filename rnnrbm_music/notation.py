@@ -109,10 +109,15 @@ def bar_spellings(roll: PianoRoll, bars) -> list[tuple[str, ...]]:
     """
     home = pitch_names(roll.key)
     in_key = key_degrees(roll.key)
+    # Sounding frames per pitch class (as heard), summed up to each frame: any window's
+    # histogram is a difference of two rows.
+    classes = (np.arange(roll.n_pitches) + roll.lowest - roll.transposition) % 12
+    per_class = roll.frames.astype(float) @ np.eye(12)[classes]
+    summed = np.concatenate([np.zeros((1, 12)), np.cumsum(per_class, axis=0)])
     spellings = []
     for i in range(len(bars)):
-        window = roll[bars[max(i - 1, 0)][0]:bars[min(i + 1, len(bars) - 1)][1]]
-        local = keys.detect_key(np.roll(window.pitch_class_histogram(), -roll.transposition))
+        first, last = bars[max(i - 1, 0)][0], min(bars[min(i + 1, len(bars) - 1)][1], len(roll))
+        local = keys.detect_key(summed[max(last, first)] - summed[first])
         away = pitch_names(local) if local else home
         spellings.append(tuple(home[pc] if pc in in_key else away[pc] for pc in range(12)))
     return spellings

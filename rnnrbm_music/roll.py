@@ -418,7 +418,8 @@ class PianoRoll:
         if folded:
             warnings.warn(f"{folded} note(s) moved back by {shift:+d} semitones would leave "
                           f"{self.lowest}..{self.highest}: moved by octaves into it", stacklevel=2)
-            moved = _one_note_at_a_time(moved)
+            moved = [(start, end - start, pitch) for start, end, pitch in one_note_at_a_time(
+                [(onset, onset + length, pitch) for onset, length, pitch in moved])]
         return sorted(moved)
 
     def pitch_class_histogram(self) -> np.ndarray:
@@ -679,18 +680,21 @@ def _shift_columns(array: np.ndarray, semitones: int) -> np.ndarray:
     return shifted
 
 
-def _one_note_at_a_time(notes: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """Notes ``(onset, length, pitch)`` with those of one pitch that overlap (octaves folded
-    onto each other) joined into one, as a roll holds them.
+def one_note_at_a_time(notes: list[tuple]) -> list[tuple]:
+    """Notes ``(start, end, pitch)`` with no pitch sounding twice at once, as a roll or one MIDI
+    channel holds them: where a note is struck while its pitch sounds (octaves folded onto each
+    other, two voices of a score in unison), the sounding note ends there and the new one lasts
+    until the later end; notes struck together are one, the longer.
 
-    >>> _one_note_at_a_time([(0, 4, 30), (0, 6, 30), (8, 2, 30)])
-    [(0, 6, 30), (8, 2, 30)]
+    >>> one_note_at_a_time([(0, 2, 72), (0, 1, 72), (1, 2, 72), (4, 5, 72)])
+    [(0, 1, 72), (1, 2, 72), (4, 5, 72)]
     """
-    joined: list[list[int]] = []
-    for onset, length, pitch in sorted(notes, key=lambda n: (n[2], n[0])):
-        last = joined[-1] if joined and joined[-1][2] == pitch else None
-        if last is not None and onset < last[0] + last[1]:
-            last[1] = max(last[1], onset + length - last[0])
-        else:
-            joined.append([onset, length, pitch])
-    return [tuple(note) for note in joined]
+    kept: list[list] = []
+    for start, end, pitch in sorted(set(notes), key=lambda note: (note[2], note[0], -note[1])):
+        last = kept[-1] if kept and kept[-1][2] == pitch else None
+        if last is not None and start < last[1]:
+            if start == last[0]:
+                continue
+            end, last[1] = max(end, last[1]), start
+        kept.append([start, end, pitch])
+    return sorted(tuple(note) for note in kept)
