@@ -56,7 +56,8 @@ def write_variants(grid: list[dict], recipe: dict, out: Path) -> list[tuple[dict
 
 
 def _recipe_keys() -> set[str]:
-    return {f.name for f in fields(TrainConfig)} | {"n_hidden", "n_recurrent", "description"}
+    return {f.name for f in fields(TrainConfig)} | {"n_hidden", "n_recurrent", "description",
+                                                  "conditional", "order"}
 
 
 def train_variant(variant: dict, recipe: Path, data: str, device: str, threads: int,

@@ -52,6 +52,68 @@ def test_probabilities_sum_to_one_and_match_the_formula(small, descending):
         assert abs(ours - reference_log_prob(v, W, V, bv, bh, order.tolist())) < 1e-9
 
 
+def reference_sample(uniforms, W, V, bv, bh, order, temperature=1.0, mask=None, values=None):
+    """Ancestral sampling unit by unit, as the formula says, from the given uniforms (N, units):
+    unit i is on when u_i < sigmoid(logit_i / T)."""
+    frame = torch.zeros_like(bv)
+    running = bh.clone()
+    for i in order:
+        p = torch.sigmoid((bv[:, i] + torch.sigmoid(running) @ V[i]) / temperature)
+        unit = (uniforms[:, i] < p).to(bv.dtype)
+        if mask is not None:
+            unit = torch.where(mask[:, i], values[:, i], unit)
+        frame[:, i] = unit
+        running = running + unit[:, None] * W[i]
+    return frame
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("clamped", [False, True])
+def test_fast_sampling_makes_the_unit_by_unit_draws(descending, clamped):
+    """The sampler jumps from note to note; given the same uniforms it must draw exactly the
+    frames that visiting every unit in turn draws, at any temperature and with fixed units
+    anywhere in the order."""
+    g = torch.Generator().manual_seed(4)
+    n, units, hidden = 300, 88, 20
+    W = torch.randn(units, hidden, generator=g, dtype=torch.float64)
+    V = torch.randn(units, hidden, generator=g, dtype=torch.float64)
+    bv = torch.randn(n, units, generator=g, dtype=torch.float64) - 3     # a few notes a frame
+    bh = torch.randn(n, hidden, generator=g, dtype=torch.float64)
+    mask = values = None
+    if clamped:
+        mask = torch.rand(n, units, generator=g) < 0.1
+        values = (torch.rand(n, units, generator=g) < 0.5).double()
+    order = nade.unit_order(units, descending)
+    for temperature in (1.0, 0.7):
+        fast = nade.sample(W, V, bv, bh, torch.Generator().manual_seed(9), temperature, mask,
+                           values, order if descending else None)
+        uniforms = torch.rand(n, units, generator=torch.Generator().manual_seed(9),
+                              dtype=torch.float64)
+        if descending:      # the sampler draws its uniforms in visiting order
+            uniforms = uniforms[:, torch.argsort(order)]
+        slow = reference_sample(uniforms, W, V, bv, bh, order.tolist(), temperature, mask, values)
+        assert torch.equal(fast, slow)
+        assert 1 < float(fast.sum(1).mean()) < 20
+
+
+def test_log_prob_of_real_frames_matches_the_formula(jsb_train):
+    """Chorale frames (four notes, sometimes fewer) in one batch: each frame's exact log p,
+    whatever the number of notes of the others."""
+    frames = torch.as_tensor(np.concatenate([r.frames for r in jsb_train[:3]]), dtype=torch.float64)
+    g = torch.Generator().manual_seed(6)
+    W = torch.randn(88, 12, generator=g, dtype=torch.float64) * 0.5
+    V = torch.randn(88, 12, generator=g, dtype=torch.float64) * 0.5
+    bv = torch.randn(1, 88, generator=g, dtype=torch.float64) - 2
+    bh = torch.randn(1, 12, generator=g, dtype=torch.float64)
+    for descending in (False, True):
+        order = nade.unit_order(88, descending)
+        batched = nade.log_prob(frames, W, V, bv.expand(len(frames), -1),
+                                bh.expand(len(frames), -1), order)
+        for i in range(0, len(frames), 17):
+            assert abs(float(batched[i]) - reference_log_prob(frames[i], W, V, bv, bh,
+                                                              order.tolist())) < 1e-9
+
+
 def test_zero_weights_give_units_ln2_per_frame():
     v = torch.randint(0, 2, (5, 88)).double()
     zeros = torch.zeros(88, 10, dtype=torch.float64)

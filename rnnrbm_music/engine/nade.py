@@ -43,15 +43,22 @@ def log_prob(v: Tensor, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
     """log p(v) in nats of frames ``v`` (N, units) under NADEs with biases ``bv`` (N, units) and
     ``bh`` (N, H), weights ``W`` and ``V`` (units, H), visiting units in ``order`` (default
     ascending). Returns (N,). Differentiable in every argument but ``v``.
+
+    The hidden layer h_i changes only after a unit that is on, so a frame with k notes has
+    k + 1 distinct hidden vectors, one per run of units between notes ("segments"). They are
+    computed once each, as a batch of matrix products: O(k V H) per frame instead of the
+    sequential O(V H) of V small steps, which on music (a handful of notes among 88 units) is
+    both fewer operations and a few large ones. Exact for any frame.
     """
-    order = unit_order(v.shape[-1], device=v.device) if order is None else order
-    total = v.new_zeros(v.shape[0])
-    running = bh
-    for i in order.tolist():
-        logit = bv[:, i] + torch.sigmoid(running) @ V[i]
-        total = total - F.binary_cross_entropy_with_logits(logit, v[:, i], reduction="none")
-        running = running + v[:, i, None] * W[i]
-    return total
+    if order is not None:
+        v, W, V, bv = v[:, order], W[order], V[order], bv[:, order]
+    segment = (v.cumsum(1) - v).long()                       # notes before each unit (N, units)
+    steps = torch.arange(int(segment.max()) + 1 if v.numel() else 1, device=v.device)
+    # notes[n, s, j]: unit j is one of the first s notes of frame n, so h of segment s sums its W.
+    notes = v[:, None, :] * (segment[:, None, :] < steps[None, :, None])
+    hidden = torch.sigmoid(bh[:, None, :] + notes @ W)       # (N, segments, H)
+    out = (hidden @ V.T).gather(1, segment[:, None, :])[:, 0]  # V_i . h_i  (N, units)
+    return -F.binary_cross_entropy_with_logits(bv + out, v, reduction="none").sum(1)
 
 
 @torch.no_grad()
@@ -64,16 +71,36 @@ def sample(W: Tensor, V: Tensor, bv: Tensor, bh: Tensor, generator: torch.Genera
     drawn; the units after them are drawn given them. So the draw is exactly from the
     conditional given the fixed units when these come first in the order; a fixed unit later in
     the order is not taken into account by the units drawn before it. Returns (N, units).
+
+    Each unit i is on when its uniform u_i < p_i. Until a unit turns on, the hidden layer, hence
+    every later unit's p_i, stays what it is; so one matrix product gives p for all the units
+    left, the first unit past the last note with u_i < p_i (or fixed on) is the next note, and
+    those between are off, as unit-by-unit sampling with the same uniforms would have set them.
+    A frame costs one product per note plus one, not one step per unit.
     """
     n, units = bv.shape
-    order = unit_order(units, device=bv.device) if order is None else order
+    if order is not None:
+        W, V, bv = W[order], V[order], bv[:, order]
+    # u < sigmoid(x / T)  <=>  x > T logit(u): each unit's threshold on its logit, drawn once;
+    # a fixed unit's is -inf (on) or +inf (off).
+    uniforms = torch.rand(n, units, generator=generator, device=bv.device, dtype=bv.dtype)
+    threshold = temperature * (uniforms.log() - (-uniforms).log1p())
+    if mask is not None:
+        fixed = mask if order is None else mask[:, order]
+        fixed_on = (values if order is None else values[:, order]).bool()
+        threshold = torch.where(fixed, torch.where(fixed_on, -torch.inf, torch.inf), threshold)
     frame = bv.new_zeros(n, units)
     running = bh
-    for i in order.tolist():
-        p = torch.sigmoid((bv[:, i] + torch.sigmoid(running) @ V[i]) / temperature)
-        unit = (torch.rand(n, generator=generator, device=bv.device, dtype=bv.dtype) < p).to(bv.dtype)
-        if mask is not None:
-            unit = torch.where(mask[:, i], values[:, i].to(bv.dtype), unit)
-        frame[:, i] = unit
-        running = running + unit[:, None] * W[i]
-    return frame
+    positions = torch.arange(units, device=bv.device)
+    output_weights = V.T.contiguous()
+    while True:
+        logits = torch.addmm(bv, torch.sigmoid(running), output_weights)
+        found, note = torch.max(logits > threshold, 1)       # the first unit that turns on
+        if not found.any():
+            break
+        struck = torch.zeros_like(frame).scatter_(1, note[:, None], found[:, None].to(frame.dtype))
+        frame += struck
+        running = torch.addmm(running, struck, W)
+        # The units up to the new note are decided: none of them can turn on any more.
+        threshold = torch.where(positions <= note[:, None], torch.inf, threshold)
+    return frame if order is None else frame[:, torch.argsort(order)]

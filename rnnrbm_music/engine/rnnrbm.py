@@ -283,9 +283,11 @@ class RnnNade(RnnRbm):
     0.693147
     """
 
-    def unit_order(self) -> Tensor:
-        return nade.unit_order(self.config.n_visible, self.config.order == "descending",
-                               self.W.device)
+    def unit_order(self) -> Tensor | None:
+        """The NADE's unit order, or None for ascending pitch (no permutation needed)."""
+        if self.config.order == "ascending":
+            return None
+        return nade.unit_order(self.config.n_visible, descending=True, device=self.W.device)
 
     def frame_log_probs(self, v: Tensor) -> Tensor:
         """log p(v(t) | v(<t)) in nats of every frame of sequences ``v`` (B, T, V): (B, T)."""
