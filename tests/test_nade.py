@@ -164,6 +164,43 @@ def test_units_fixed_first_in_the_order_give_the_exact_conditional(small):
     assert total_variation(samples, frames, conditional) < 0.03
 
 
+def test_units_fixed_last_in_the_order_are_resampled_to_the_conditional(small):
+    """Ascending order with the melody on top: the fixed units come last, so the units drawn
+    before them cannot know them; importance resampling brings the draw to p(rest | fixed)."""
+    W, V, bv, bh, frames = small
+    mask = torch.zeros(UNITS, dtype=torch.bool)
+    mask[-2:] = True
+    values = torch.zeros(UNITS, dtype=torch.float64)
+    values[-2] = 1.0
+    assert not nade.fixed_units_first(mask[None]) and nade.fixed_units_first(
+        mask[None], nade.unit_order(UNITS, descending=True))
+    p = exact(W, V, bv, bh, frames)
+    consistent = (frames[:, mask] == values[mask]).all(1)
+    conditional = torch.where(consistent, p, torch.zeros_like(p))
+    conditional /= conditional.sum()
+    n = 20_000
+    args = (W, V, bv.expand(n, -1), bh.expand(n, -1))
+    fixed = (mask.expand(n, -1), values.expand(n, -1))
+    proposal = nade.sample(*args, torch.Generator().manual_seed(3), mask=fixed[0], values=fixed[1])
+    resampled = nade.sample_given(*args, *fixed, torch.Generator().manual_seed(3))
+    assert (resampled[:, mask] == values[mask]).all()
+    assert total_variation(proposal, frames, conditional) > 0.1      # what the proposal misses
+    assert total_variation(resampled, frames, conditional) < 0.03
+
+
+def test_unit_log_probs_are_each_units_conditional(small):
+    W, V, bv, bh, frames = small
+    order = nade.unit_order(UNITS, descending=True)
+    units = nade.unit_log_probs(frames, W, V, bv.expand(len(frames), -1),
+                                bh.expand(len(frames), -1), order)
+    assert torch.allclose(units.sum(1), exact(W, V, bv, bh, frames, order).log())
+    # The highest unit comes first in descending order: its conditional is its marginal.
+    p = exact(W, V, bv, bh, frames, order)
+    top_on = float(p[frames[:, -1] == 1].sum())
+    assert torch.allclose(units[frames[:, -1] == 1, -1].exp(),
+                          torch.tensor(top_on, dtype=torch.float64))
+
+
 # --- the RNN-NADE: the RNN-RBM's recurrence with a NADE per frame --------------------------------
 
 

@@ -43,6 +43,15 @@ def log_prob(v: Tensor, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
     """log p(v) in nats of frames ``v`` (N, units) under NADEs with biases ``bv`` (N, units) and
     ``bh`` (N, H), weights ``W`` and ``V`` (units, H), visiting units in ``order`` (default
     ascending). Returns (N,). Differentiable in every argument but ``v``.
+    """
+    return unit_log_probs(v, W, V, bv, bh, order).sum(1)
+
+
+def unit_log_probs(v: Tensor, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
+                   order: Tensor | None = None, temperature: float = 1.0) -> Tensor:
+    """log p(v_i | v_<i) in nats of every unit of frames ``v`` (N, units), "<" in ``order``,
+    with each log-odds divided by ``temperature``: (N, units), in unit (pitch) order; their
+    sum over units is :func:`log_prob`.
 
     The hidden layer h_i changes only after a unit that is on, so a frame with k notes has
     k + 1 distinct hidden vectors, one per run of units between notes ("segments"). They are
@@ -58,7 +67,8 @@ def log_prob(v: Tensor, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
     notes = v[:, None, :] * (segment[:, None, :] < steps[None, :, None])
     hidden = torch.sigmoid(bh[:, None, :] + notes @ W)       # (N, segments, H)
     out = (hidden @ V.T).gather(1, segment[:, None, :])[:, 0]  # V_i . h_i  (N, units)
-    return -F.binary_cross_entropy_with_logits(bv + out, v, reduction="none").sum(1)
+    logs = -F.binary_cross_entropy_with_logits((bv + out) / temperature, v, reduction="none")
+    return logs if order is None else logs[:, torch.argsort(order)]
 
 
 @torch.no_grad()
@@ -104,3 +114,38 @@ def sample(W: Tensor, V: Tensor, bv: Tensor, bh: Tensor, generator: torch.Genera
         # The units up to the new note are decided: none of them can turn on any more.
         threshold = torch.where(positions <= note[:, None], torch.inf, threshold)
     return frame if order is None else frame[:, torch.argsort(order)]
+
+
+def fixed_units_first(mask: Tensor, order: Tensor | None = None) -> bool:
+    """Whether the units where ``mask`` (N, units) is true come before all the others in
+    ``order`` (default ascending), in every row: then :func:`sample` draws the rest exactly from
+    their conditional given them."""
+    ordered = mask if order is None else mask[:, order]
+    return bool((ordered[:, 1:] <= ordered[:, :-1]).all())
+
+
+@torch.no_grad()
+def sample_given(W: Tensor, V: Tensor, bv: Tensor, bh: Tensor, mask: Tensor, values: Tensor,
+                 generator: torch.Generator | None = None, temperature: float = 1.0,
+                 order: Tensor | None = None, proposals: int = 64) -> Tensor:
+    """One frame from each of N NADEs given the units where ``mask`` (N, units) is true, set
+    to ``values``: a draw from p(rest | fixed), exact where the fixed units come first in the
+    order (:func:`fixed_units_first`, e.g. a melody on top and the silence above it in
+    descending order), where :func:`sample` is exact.
+
+    Elsewhere a unit drawn before a fixed one does not know it, so :func:`sample` is only a
+    proposal q; this draws ``proposals`` frames from it and keeps one with probability
+    proportional to p(v) / q(v), the product of the fixed units' conditionals p(v_i | v_<i)
+    (sampling-importance-resampling, Rubin 1988). That tends to the exact conditional as
+    ``proposals`` grows; its bias is of order 1 / ``proposals`` times the variance of the
+    weights. Returns (N, units).
+    """
+    if fixed_units_first(mask, order):
+        return sample(W, V, bv, bh, generator, temperature, mask, values, order)
+    n = bv.shape[0]
+    repeat = [t.repeat_interleave(proposals, 0) for t in (bv, bh, mask, values)]
+    drawn = sample(W, V, repeat[0], repeat[1], generator, temperature, repeat[2], repeat[3], order)
+    weights = (unit_log_probs(drawn, W, V, repeat[0], repeat[1], order, temperature)
+               * repeat[2]).sum(1).view(n, proposals)
+    chosen = torch.multinomial(torch.softmax(weights, 1), 1, generator=generator)[:, 0]
+    return drawn.view(n, proposals, -1)[torch.arange(n, device=bv.device), chosen]

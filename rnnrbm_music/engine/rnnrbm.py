@@ -307,6 +307,11 @@ class RnnNade(RnnRbm):
     def _sample_frame(self, bv: Tensor, bh: Tensor, k: int, generator: torch.Generator | None,
                       temperature: float, mask: Tensor | None, values: Tensor | None,
                       known_input: Tensor | None) -> Tensor:
-        """One exact draw from each frame's NADE (see :func:`.nade.sample`)."""
-        return nade.sample(self.W, self.V, bv, bh, generator, temperature, mask, values,
-                           self.unit_order())
+        """One draw from each frame's NADE: exact (:func:`.nade.sample`), and given fixed units
+        exact where they come first in the unit order, by importance resampling elsewhere
+        (:func:`.nade.sample_given`)."""
+        if mask is None:
+            return nade.sample(self.W, self.V, bv, bh, generator, temperature,
+                               order=self.unit_order())
+        return nade.sample_given(self.W, self.V, bv, bh, mask, values, generator, temperature,
+                                 self.unit_order())
