@@ -1,15 +1,17 @@
-"""Speed of endless generation (what live playing runs) on one torch thread and on all of them.
+"""Speed of endless generation (what live playing runs), RNN-RBM and RNN-NADE side by side, on
+one torch thread and on all of them.
 
     python benchmarks/generation_speed.py [--chunks 20] [--repeats 3] [--busy N]
 
-Generates CHUNKS one-bar chunks with the pretrained model's `stream_rolls` (frame by frame,
-25 Gibbs steps each), alternating the thread counts REPEATS times so that both see the same
-machine, and reports frames per second for each (best of the repeats) and their ratio. Each
-count runs twice: with the chains started from the model's known frames (what generation does)
-and from an empty frame (the tutorial's way, without the cost of drawing the start). ``--busy
-N`` runs N processes that spin on the CPU meanwhile, as a DAW and an audio server would on a
-live machine. The live player generates on one thread because of this table. Writes
-benchmarks/results/generation_speed.json (generation_speed_busyN.json with --busy).
+Generates CHUNKS one-bar chunks with each model's `stream_rolls`, frame by frame, alternating
+the thread counts REPEATS times so that all cases see the same machine, and reports frames per
+second for each (best of the repeats) and their ratio. The models: the pretrained RNN-RBM (25
+Gibbs steps a frame), its chains started from the model's known frames (what generation does)
+and from an empty frame (the tutorial's way, without the cost of drawing the start); and the
+RNN-NADE of JSB Chorales (benchmarks/models/jsb_chorales_nade.safetensors), one exact pass a
+frame. ``--busy N`` runs N processes that spin on the CPU meanwhile, as a DAW and an audio
+server would on a live machine. The live player generates on one thread because of this table.
+Writes benchmarks/results/generation_speed.json (generation_speed_busyN.json with --busy).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import multiprocessing
 import time
 
 import torch
-from common import report
+from common import ROOT, report
 
 from rnnrbm_music import RnnRbmComposer
 
@@ -44,24 +46,34 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--busy", type=int, default=0)
     args = parser.parse_args()
-    composer = RnnRbmComposer.pretrained()
+    rbm = RnnRbmComposer.pretrained()
+    models = ROOT / "benchmarks" / "models"
+    jsb_rbm = RnnRbmComposer.load(models / "jsb_chorales_v5.safetensors")
+    nade = RnnRbmComposer.load(models / "jsb_chorales_nade.safetensors")
+    known = rbm.model_.known_frames
+    cases = {("RNN-RBM, pretrained (onsets)", "known frame"): (rbm, known),
+             ("RNN-RBM, pretrained (onsets)", "empty frame"): (rbm, known[:0]),
+             ("RNN-RBM, JSB Chorales", "known frame"): (jsb_rbm, None),
+             ("RNN-NADE, JSB Chorales", "exact, one pass"): (nade, None)}
     spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy)]
     for spinner in spinners:
         spinner.start()
     counts = sorted({1, torch.get_num_threads()})
-    known = composer.model_.known_frames
-    starts = {"known frame": known, "empty frame": known[:0]}
-    best = {(start, n): 0.0 for start in starts for n in counts}
+    best = {(case, n): 0.0 for case in cases for n in counts}
     for _ in range(args.repeats):
-        for start, n in best:
-            composer.model_.known_frames = starts[start]
-            best[start, n] = max(best[start, n], frames_per_second(composer, n, args.chunks))
+        for case, n in best:
+            composer, start = cases[case]
+            if start is not None:
+                composer.model_.known_frames = start
+            best[case, n] = max(best[case, n], frames_per_second(composer, n, args.chunks))
     for spinner in spinners:
         spinner.terminate()
-    rows = [{"chain start": start, "torch threads": n, "frames/s": best[start, n],
-             "speed-up": best[start, n] / best[start, counts[-1]]} for start, n in best]
+    rows = [{"model": model, "frame sampler": sampler, "torch threads": n,
+             "frames/s": best[(model, sampler), n],
+             "speed-up": best[(model, sampler), n] / best[(model, sampler), counts[-1]]}
+            for (model, sampler), n in best]
     name = f"generation_speed_busy{args.busy}" if args.busy else "generation_speed"
-    report(name, ["chain start", "torch threads", "frames/s", "speed-up"], rows,
+    report(name, ["model", "frame sampler", "torch threads", "frames/s", "speed-up"], rows,
            {"chunks": args.chunks, "repeats": args.repeats, "busy_processes": args.busy,
             "known_frames": len(known)})
 

@@ -326,7 +326,8 @@ class RnnRbmComposer:
         Each frame's partition function sums the distinct frames of ``corpus`` (and of
         ``known``, e.g. the training corpus, which makes the estimate tighter) exactly, and
         ``n_chains`` AIS chains through ``n_betas`` temperatures estimate the rest
-        (:func:`rnnrbm_music.evaluate.nll`).
+        (:func:`rnnrbm_music.evaluate.nll`). An RNN-NADE's NLL is exact, its accuracy comes
+        from ``n_chains`` exact draws per frame, and it has no pseudo-NLL (None).
 
         >>> composer = RnnRbmComposer.pretrained()
         >>> figures = composer.evaluate(Corpus.from_music21("bach/bwv66.6"), n_chains=2, n_betas=20)
@@ -345,7 +346,8 @@ class RnnRbmComposer:
                 "accuracy": result.accuracy, "known_frames": result.known_frames,
                 "known_share": result.known_share,
                 "pseudo_nll": (-pseudo_likelihood(model, data) if self.conditional == "rbm" else None),
-                "ais": {"n_chains": n_chains, "n_betas": n_betas, "schedule": result.schedule}}
+                "ais": {"n_chains": result.n_chains, "n_betas": result.n_betas,
+                        "schedule": result.schedule}}
 
     # --- files ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

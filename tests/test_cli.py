@@ -60,6 +60,29 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
     assert "NLL per frame" in capsys.readouterr().out
 
 
+def test_an_rnn_nade_trains_evaluates_exactly_and_harmonizes(tmp_path, capsys):
+    from rnnrbm_music import Corpus
+    from rnnrbm_music.evaluate import exact_nll
+
+    model = tmp_path / "nade.safetensors"
+    assert main(["train", str(JSB), "--epochs", "1", "--hidden", "8", "--recurrent", "4",
+                 "--conditional", "nade", "--order", "descending", "--out", str(model)]) == 0
+    report = tmp_path / "figures.json"
+    assert main(["evaluate", str(model), "--data", str(JSB), "--split", "valid", "--chains", "3",
+                 "--json", str(report)]) == 0
+    figures = json.loads(report.read_text())
+    loaded = checkpoint.load(model).model
+    valid = [roll.frames for roll in Corpus.from_benchmark(JSB, "valid")]
+    assert figures["ais"] == {"n_chains": 3, "n_betas": 0, "schedule": "exact"}
+    assert abs(figures["nll"] - exact_nll(loaded, valid, samples=0).nll) < 1e-9
+    assert figures["pseudo_nll"] is None and 0 < figures["accuracy"] < 1
+    assert "(exact: RNN-NADE)" in capsys.readouterr().out
+    primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    assert main(["harmonize", str(primer), "--model", str(model), "--seed", "3",
+                 "--out", str(tmp_path / "harm.mid")]) == 0
+    assert (tmp_path / "harm.mid").stat().st_size > 0
+
+
 def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
     assert main(["continue", str(tmp_path / "none.mid"), "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -15,7 +15,7 @@ from music21 import corpus
 from jack import JackServer, require_jackd
 from midi_peer import PHRASE
 from rnnrbm_music import PianoRoll, RnnRbmComposer, from_stream
-from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
+from rnnrbm_music.engine import RnnRbmConfig, build
 from rnnrbm_music.live import LiveMidiError, LivePlayer, LiveSession, list_ports, sounding_pitches
 
 PEER = Path(__file__).with_name("midi_peer.py")
@@ -30,11 +30,12 @@ def jack():
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def composer():
+@pytest.fixture(scope="module", params=["rbm", "nade"])
+def composer(request):
+    """A small untrained model of either conditional: live playing works the same with both."""
     torch.manual_seed(0)
-    c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0)
-    c.model_ = RnnRbm(RnnRbmConfig(88, 32, 16))
+    c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0, conditional=request.param)
+    c.model_ = build(RnnRbmConfig(88, 32, 16, conditional=request.param))
     with torch.no_grad():
         c.model_.bv.fill_(-4.0)     # one or two notes per frame, as a melody
     return c
