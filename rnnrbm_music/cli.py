@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .composer import HARMONY_PARTICLES
 from .roll import PianoRoll
 
 #: Exit status of a command ended by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).
@@ -81,6 +82,12 @@ def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> 
     parser.add_argument("--device", default="auto")
 
 
+def _key_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--key", help=f"the {what}'s key: a name ('D major', 'f# minor') or "
+                                      "'trust' for its key signature (default: detected from "
+                                      "its notes)")
+
+
 def cmd_train(args) -> int:
     from .composer import RnnRbmComposer
     from .train import TrainConfig
@@ -131,7 +138,7 @@ def cmd_generate(args) -> None:
 
 def cmd_continue(args) -> None:
     composer = _load_composer(args.model, args.device)
-    prime = composer.to_roll(args.primer)
+    prime = composer.to_roll(args.primer, "primer", args.key)
     rolls = composer.continue_roll(prime, args.steps, args.k, args.temperature, args.seed,
                                    not args.no_prime, args.samples)
     for i, roll in enumerate(rolls):
@@ -144,8 +151,9 @@ def cmd_continue(args) -> None:
 
 def cmd_harmonize(args) -> None:
     composer = _load_composer(args.model, args.device)
-    melody = composer.to_roll(args.melody, "melody")
-    rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples)
+    melody = composer.to_roll(args.melody, "melody", args.key)
+    rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
+                                    args.particles)
     for i, roll in enumerate(rolls):
         for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
                                   ("melody", "harmony")):
@@ -288,11 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
     cont.add_argument("primer")
     _sampling_arguments(cont)
     cont.add_argument("--no-prime", action="store_true", help="write the continuation alone")
+    _key_argument(cont, "primer")
     cont.set_defaults(func=cmd_continue)
 
     harmonize = sub.add_parser("harmonize", help="harmonize a melody file")
     harmonize.add_argument("melody")
     _sampling_arguments(harmonize, steps=False)
+    _key_argument(harmonize, "melody")
+    harmonize.add_argument("--particles", type=int, default=HARMONY_PARTICLES,
+                           help="harmonies followed at once, so that each chord knows where the "
+                                f"melody goes next (default {HARMONY_PARTICLES}; 1: frame by "
+                                "frame)")
     harmonize.set_defaults(func=cmd_harmonize)
 
     evaluate = sub.add_parser("evaluate", help="NLL and frame accuracy of a model on data")

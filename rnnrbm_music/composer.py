@@ -27,12 +27,15 @@ import torch
 from . import checkpoint, keys
 from .corpus import Corpus, as_corpus
 from .engine import RnnRbm, RnnRbmConfig, build
+from .engine.lookahead import sample_given_clamps
 from .evaluate import nll, pseudo_likelihood
 from .music21_io import ReadError, from_stream, read, to_stream
 from .roll import PIANO_LOWEST, PianoRoll
 from .train import TrainConfig, TrainResult, train
 
 PRETRAINED = Path(__file__).with_name("models") / "bach_chorales.safetensors"
+#: Harmonies a harmonization follows at once (its look-ahead): benchmarks/harmony_quality.py.
+HARMONY_PARTICLES = 16
 _TRAINING_FIELDS = {f.name for f in fields(TrainConfig)}
 
 
@@ -162,20 +165,33 @@ class RnnRbmComposer:
         return self.model_
 
     # --- music in -------------------------------------------------------------------------------
-    def to_roll(self, music, what: str = "primer") -> PianoRoll:
-        """A primer or melody as this composer's frames: a music21 Stream or a file is read (key
-        detected and, with ``normalize_key``, moved to C), a PianoRoll is taken as it is."""
+    def to_roll(self, music, what: str = "primer", key: str | None = None) -> PianoRoll:
+        """A primer or melody as this composer's frames: a music21 Stream or a file is read and,
+        with ``normalize_key``, moved from its key to C; a PianoRoll is taken as it is.
+
+        ``key``: the music's key, a name ("D major", "f# minor"), or ``"trust"`` for the key
+        signature written in the score (music21's ``Key``, or a bare signature read as major or
+        relative minor by the notes); default: detected from the notes (Krumhansl-Schmuckler),
+        which a lone melody can mislead (a D major chorale tune read as G major). Raises
+        ValueError for a key name it cannot read.
+        """
+        if key not in (None, "trust"):
+            keys.parse_key(key)                      # a bad name fails before any reading
+        options = dict(steps_per_quarter=self.steps_per_quarter, normalize_key=False,
+                       trust_key=key == "trust")
         if isinstance(music, PianoRoll):
             roll = music
         elif isinstance(music, (str, os.PathLike)):
-            roll = read(music, steps_per_quarter=self.steps_per_quarter,
-                        normalize_key=self.normalize_key)
+            roll = read(music, **options)
         elif hasattr(music, "recurse"):
-            roll = from_stream(music, steps_per_quarter=self.steps_per_quarter,
-                               normalize_key=self.normalize_key)
+            roll = from_stream(music, **options)
         else:
             raise TypeError(f"the {what} must be a music21 Stream, a file path or a PianoRoll, "
                             f"not {type(music).__name__}")
+        named = key if key not in (None, "trust") else roll.key
+        if roll is not music and named:
+            roll = keys.apply_key(roll, self.normalize_key,
+                                  explicit_key=keys.key_name(*keys.parse_key(named)))
         if roll.steps_per_quarter != self.steps_per_quarter:
             raise ValueError(f"the {what} has {roll.steps_per_quarter} frames per quarter note, "
                              f"the model {self.steps_per_quarter}")
@@ -222,12 +238,25 @@ class RnnRbmComposer:
     def sample_frames(self, n_steps: int, prime: PianoRoll | None = None, k: int = 25,
                       temperature: float = 1.0, seed: int | None = None,
                       clamp: tuple[np.ndarray, np.ndarray] | None = None,
-                      n: int = 1) -> np.ndarray:
-        """``n`` x ``n_steps`` x pitches boolean frames, after ``prime``'s frames if given;
-        ``clamp = (mask, values)`` holds chosen units of each frame fixed."""
-        frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
-                               temperature, clamp, n)
-        return frames
+                      n: int = 1, particles: int = 1) -> np.ndarray:
+        """``n`` x ``n_steps`` x units boolean frames, after ``prime``'s frames if given;
+        ``clamp = (mask, values)`` ((n_steps, units) each) holds chosen units of each frame
+        fixed. With ``particles`` > 1 the free units are drawn given the clamps of *all* frames,
+        later ones too, by sequential Monte Carlo (:mod:`.engine.lookahead`); with 1, each frame
+        given its own clamp and the past."""
+        if clamp is None or particles <= 1:
+            frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
+                                   temperature, clamp, n)
+            return frames
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        model = self._model()
+        mask, values = (torch.as_tensor(np.asarray(c), device=model.W.device) for c in clamp)
+        state = self._state_after(prime, 1)
+        frames = sample_given_clamps(model, mask.bool(), values.float(), particles, n, k,
+                                     self._generator(seed), temperature,
+                                     None if state is None else state[0])
+        return frames.bool().cpu().numpy()
 
     def stream_rolls(self, prime=None, chunk_steps: int = 16, k: int = 25,
                      temperature: float = 1.0, seed: int | None = None, key: str = "C major",
@@ -272,9 +301,9 @@ class RnnRbmComposer:
 
     def continue_roll(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                       seed: int | None = None, include_prime: bool = True,
-                      n: int = 1) -> list[PianoRoll]:
+                      n: int = 1, key: str | None = None) -> list[PianoRoll]:
         """Like :meth:`continue_sequence`, as PianoRolls."""
-        prime_roll = self.to_roll(prime, "primer")
+        prime_roll = self.to_roll(prime, "primer", key)
         frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
         # From the primer's end: its last meter and tempo, its bar lines (a pickup if it ends
         # inside a bar).
@@ -284,38 +313,49 @@ class RnnRbmComposer:
 
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                           seed: int | None = None, include_prime: bool = True,
-                          n: int | None = None):
+                          n: int | None = None, key: str | None = None):
         """Continue a primer (a music21 Stream, a file or a PianoRoll) for ``n_steps`` frames.
 
-        The primer's key is detected and it is moved to the model's C; the recurrent state is
+        The primer's key (``key``: a name, ``"trust"`` for its key signature, or detected: see
+        :meth:`to_roll`) is moved to the model's C; the recurrent state is
         seeded by running the RNN over the primer's frames; the continuation is sampled from
         there and moved back to the primer's key, in the primer's last meter and tempo, its bar
         lines going on where the primer's fall. With
         ``include_prime`` the score starts with the primer (as read onto the frame grid).
         """
-        rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1)
+        rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1,
+                                   key)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     def harmonize_roll(self, melody, k: int = 25, temperature: float = 1.0,
-                       seed: int | None = None, n: int = 1) -> list[PianoRoll]:
+                       seed: int | None = None, n: int = 1,
+                       particles: int = HARMONY_PARTICLES,
+                       key: str | None = None) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
-        melody_roll = self.to_roll(melody, "melody")
+        melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
         if self.articulation:   # the melody's onsets held too, nothing struck above it
             mask = np.concatenate([mask, mask], axis=1)
             values = np.concatenate([values, melody_roll.note_starts()], axis=1)
-        frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n)
+        frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n,
+                                    particles)
         if self.articulation:
             return [self.decode(f, melody_roll) for f in frames]
         # Every melody note is struck as in the melody, even where the harmony held its pitch.
         return [melody_roll.replace(frames=f, onsets=melody_roll.note_starts()) for f in frames]
 
     def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
-                  n: int | None = None):
+                  n: int | None = None, particles: int = HARMONY_PARTICLES,
+                  key: str | None = None):
         """Harmonize a melody: its notes are held in every frame, nothing sounds above it, and
-        the other notes of each frame are sampled from the frame's RBM given them (clamped Gibbs
-        sampling). Returns the melody with its harmony, in the melody's key and meter."""
-        rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1)
+        the other notes are drawn from the model given the whole melody, where it goes next as
+        well as where it has been: sequential Monte Carlo with ``particles`` harmonies followed
+        at once (:mod:`.engine.lookahead`; 1: frame by frame, each frame given the melody so
+        far). ``key``: the melody's key, a name or ``"trust"`` for its key signature (default:
+        detected from its notes; see :meth:`to_roll`). Every part of a score counts as melody:
+        pass the one part (``score.parts[0]``) to harmonize it alone. Returns the melody with
+        its harmony, in the melody's key and meter."""
+        rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1, particles, key)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     # --- judging --------------------------------------------------------------------------------

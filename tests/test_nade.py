@@ -182,10 +182,19 @@ def test_units_fixed_last_in_the_order_are_resampled_to_the_conditional(small):
     args = (W, V, bv.expand(n, -1), bh.expand(n, -1))
     fixed = (mask.expand(n, -1), values.expand(n, -1))
     proposal = nade.sample(*args, torch.Generator().manual_seed(3), mask=fixed[0], values=fixed[1])
-    resampled = nade.sample_given(*args, *fixed, torch.Generator().manual_seed(3))
+    resampled, log_marginal = nade.sample_given(*args, *fixed, torch.Generator().manual_seed(3))
     assert (resampled[:, mask] == values[mask]).all()
     assert total_variation(proposal, frames, conditional) > 0.1      # what the proposal misses
     assert total_variation(resampled, frames, conditional) < 0.03
+    # The mean importance weight estimates p(fixed) without bias.
+    p_fixed = float(p[consistent].sum())
+    assert abs(float(log_marginal.exp().mean()) / p_fixed - 1) < 0.01
+    # With the fixed units first it is exact, for every row.
+    order = nade.unit_order(UNITS, descending=True)
+    _, exact_marginal = nade.sample_given(*args, *fixed, torch.Generator().manual_seed(4),
+                                          order=order)
+    p_first = float(exact(W, V, bv, bh, frames, order)[consistent].sum())
+    assert torch.allclose(exact_marginal.exp(), torch.tensor(p_first, dtype=torch.float64))
 
 
 def test_unit_log_probs_are_each_units_conditional(small):

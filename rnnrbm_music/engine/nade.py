@@ -23,6 +23,8 @@ tensor([-2.7726])
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -127,25 +129,29 @@ def fixed_units_first(mask: Tensor, order: Tensor | None = None) -> bool:
 @torch.no_grad()
 def sample_given(W: Tensor, V: Tensor, bv: Tensor, bh: Tensor, mask: Tensor, values: Tensor,
                  generator: torch.Generator | None = None, temperature: float = 1.0,
-                 order: Tensor | None = None, proposals: int = 64) -> Tensor:
+                 order: Tensor | None = None, proposals: int = 64) -> tuple[Tensor, Tensor]:
     """One frame from each of N NADEs given the units where ``mask`` (N, units) is true, set
-    to ``values``: a draw from p(rest | fixed), exact where the fixed units come first in the
-    order (:func:`fixed_units_first`, e.g. a melody on top and the silence above it in
-    descending order), where :func:`sample` is exact.
+    to ``values``: a draw from p(rest | fixed), and log p(fixed) in nats, the probability the
+    NADE gives the fixed units (what a look-ahead weighs a history by). Both exact where the
+    fixed units come first in the order (:func:`fixed_units_first`, e.g. a melody on top and
+    the silence above it in descending order), where :func:`sample` is exact.
 
     Elsewhere a unit drawn before a fixed one does not know it, so :func:`sample` is only a
     proposal q; this draws ``proposals`` frames from it and keeps one with probability
     proportional to p(v) / q(v), the product of the fixed units' conditionals p(v_i | v_<i)
-    (sampling-importance-resampling, Rubin 1988). That tends to the exact conditional as
-    ``proposals`` grows; its bias is of order 1 / ``proposals`` times the variance of the
-    weights. Returns (N, units).
+    (sampling-importance-resampling, Rubin 1988), and the mean of those weights is an unbiased
+    estimate of p(fixed). The draw tends to the exact conditional as ``proposals`` grows; its
+    bias is of order 1 / ``proposals`` times the variance of the weights. Returns the frames
+    (N, units) and log p(fixed) (N,).
     """
     if fixed_units_first(mask, order):
-        return sample(W, V, bv, bh, generator, temperature, mask, values, order)
+        drawn = sample(W, V, bv, bh, generator, temperature, mask, values, order)
+        return drawn, (unit_log_probs(drawn, W, V, bv, bh, order, temperature) * mask).sum(1)
     n = bv.shape[0]
     repeat = [t.repeat_interleave(proposals, 0) for t in (bv, bh, mask, values)]
     drawn = sample(W, V, repeat[0], repeat[1], generator, temperature, repeat[2], repeat[3], order)
     weights = (unit_log_probs(drawn, W, V, repeat[0], repeat[1], order, temperature)
                * repeat[2]).sum(1).view(n, proposals)
     chosen = torch.multinomial(torch.softmax(weights, 1), 1, generator=generator)[:, 0]
-    return drawn.view(n, proposals, -1)[torch.arange(n, device=bv.device), chosen]
+    log_marginal = torch.logsumexp(weights, 1) - math.log(proposals)
+    return drawn.view(n, proposals, -1)[torch.arange(n, device=bv.device), chosen], log_marginal

@@ -314,6 +314,85 @@ def draw_frames(frames: Tensor, W: Tensor, bv: Tensor, bh: Tensor,
     return frames[index]
 
 
+def draw_clamped_frames(frames: Tensor, W: Tensor, bv: Tensor, bh: Tensor, mask: Tensor,
+                        values: Tensor, generator: torch.Generator | None = None,
+                        temperature: float = 1.0, hidden_input: Tensor | None = None
+                        ) -> tuple[Tensor, Tensor]:
+    """For each of n RBMs (``bv`` (n, V), ``bh`` (n, H)) with a clamp (``values`` (n, V) where
+    ``mask`` (n, V) is true): the K ``frames`` (K, V) with the clamp applied, one of the
+    distinct ones drawn exactly from the RBM's distribution over them; and log p(clamp),
+    estimated over the frames and their clamped copies D as the clamped copies' share of D's
+    mass,
+
+        log p(clamp) ~ log sum_{d clamped} exp(-F(d)) - log sum_{d in D} exp(-F(d)),
+
+    both sums lower bounds of their partition functions, exact where D holds the RBM's mass,
+    never above 0. Rows with the same clamp share the work (a harmonization's particles).
+    ``hidden_input`` is ``frames @ W`` if the caller keeps it. At ``temperature`` as
+    :func:`draw_frames`. Returns (n, V) and (n,) nats.
+
+    >>> frames = torch.tensor([[1., 0], [1., 1], [0., 1]])
+    >>> mask = torch.tensor([[True, False]]); values = torch.tensor([[1., 0]])
+    >>> start, log_p = draw_clamped_frames(frames, torch.zeros(2, 1), torch.zeros(1, 2),
+    ...                                    torch.zeros(1, 1), mask, values)
+    >>> bool(start[0, 0]), round(float(log_p.exp()), 4)     # 2 of 3 equally likely frames
+    (True, 0.6667)
+    """
+    if hidden_input is None:
+        hidden_input = frames @ W
+    if temperature != 1.0:
+        W, bv, bh = W / temperature, bv / temperature, bh / temperature
+        hidden_input = hidden_input / temperature
+    values = torch.where(mask, values.to(frames.dtype), torch.zeros_like(bv))
+    starts, log_p = torch.empty_like(bv), bv.new_empty(len(bv))
+    weights = _key_weights(frames.shape[1], frames.device)
+    known_keys = (frames.to(torch.int64) * weights).sum(1)
+    clamp_keys = _row_keys(torch.cat([mask.to(frames.dtype), values], 1))
+    for key in torch.unique(clamp_keys):
+        rows = clamp_keys == key
+        fixed, value = mask[rows][0], values[rows][0][mask[rows][0]]
+        b, c = bv[rows], bh[rows]
+        # The clamped copy of a known frame differs from it in the fixed units only: its terms of
+        # the free energy are the frame's, corrected there. A frame that equals its copy agrees
+        # with the clamp; the copies of the others are new frames, each counted once.
+        change = value - frames[:, fixed]                                     # (K, fixed)
+        agrees = ~change.bool().any(1)
+        visible = b @ frames.T                                                # (r, K)
+        first = _first_of_each(known_keys + (change.to(torch.int64) * weights[fixed]).sum(1))
+        clamped_free = -(visible[:, first] + b[:, fixed] @ change[first].T) - F.softplus(
+            c[:, None, :] + hidden_input[first] + change[first] @ W[fixed]).sum(-1)
+        outside_free = -visible[:, ~agrees] - F.softplus(
+            c[:, None, :] + hidden_input[~agrees]).sum(-1)
+        log_clamped = torch.logsumexp(-clamped_free, 1)
+        log_p[rows] = log_clamped - torch.logaddexp(log_clamped, torch.logsumexp(-outside_free, 1))
+        index = first[torch.multinomial(torch.softmax(-clamped_free, -1), 1, generator=generator)[:, 0]]
+        start = frames[index]
+        start[:, fixed] = value
+        starts[rows] = start
+    return starts, log_p
+
+
+def _key_weights(width: int, device=None) -> Tensor:
+    """The fixed random 64-bit weights of :func:`_row_keys`."""
+    return torch.randint(-2 ** 62, 2 ** 62, (width,),
+                         generator=torch.Generator().manual_seed(88)).to(device)
+
+
+def _row_keys(rows: Tensor) -> Tensor:
+    """A 64-bit hash of each binary row (m, V): equal rows, equal keys; different rows collide
+    with probability about 2^-64 a pair (a fixed random linear map, wrapping)."""
+    return (rows.to(torch.int64) * _key_weights(rows.shape[1], rows.device)).sum(1)
+
+
+def _first_of_each(keys: Tensor) -> Tensor:
+    """Indices of the first occurrence of each distinct key, in order of the keys."""
+    order = torch.argsort(keys, stable=True)
+    ordered = keys[order]
+    new = torch.ones_like(ordered, dtype=torch.bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    return order[new]
+
+
 @dataclass
 class WeightedStates:
     """Each RBM's distribution as weighted visible states: ``known`` frames, weighted exactly by

@@ -1,0 +1,119 @@
+"""How harmonizations sound by the figures a musician checks: clashes against the melody, the
+final chord, notes outside the key, notes per frame; the pretrained model's samplers beside
+Bach's own settings.
+
+    python benchmarks/harmony_quality.py [--melodies 30] [--seeds 0 1] [--particles 1 16]
+        [--model PATH] [--name harmony_quality]
+
+The melodies are the soprano parts of the chorales the pretrained model held out from its
+training (``Corpus.from_music21("chorales").split(0.1, seed=2012)``, as docs/pretrained.md
+trains it), the first MELODIES of them. Each is harmonized once per seed and per particle count
+(1: frame by frame, each frame given the melody so far; more: the look-ahead of
+:mod:`rnnrbm_music.engine.lookahead`). Per harmonization, on eighth-note frames:
+
+- clash frames: the share of frames where a harmony note lies a semitone, a major seventh or a
+  minor ninth below a melody note;
+- tonic ending: whether the last sounding chord is the tonic triad (root and third, with or
+  without the fifth, nothing else; a major third in minor counts, Bach's tierce de Picardie);
+- in key: the share of harmony notes in the key's scale (in minor with the raised 6th and 7th);
+- notes per frame: harmony notes sounding per frame.
+
+Bach's row takes the other three voices of the same chorales as the harmony. Prints the table
+(means over melodies and seeds, with the range over the melodies' means for Bach's row) and
+writes benchmarks/results/NAME.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+from common import report
+
+from rnnrbm_music import Corpus, RnnRbmComposer, keys
+from rnnrbm_music.roll import PIANO_LOWEST
+
+CLASH_INTERVALS = (1, 11, 13)
+MAJOR, MINOR = {0, 2, 4, 5, 7, 9, 11}, {0, 2, 3, 5, 7, 8, 9, 10, 11}
+
+
+def held_out_chorales(count: int) -> list[str]:
+    """Paths of the first ``count`` chorales the pretrained model did not train on."""
+    _, valid = Corpus.from_music21("chorales", progress=False).split(0.1, seed=2012)
+    return valid.names[:count]
+
+
+def figures(melody: np.ndarray, harmony: np.ndarray, key: str, transposition: int) -> dict:
+    """The four figures of one harmonization: boolean (T, 88) melody and harmony frames (column
+    0 is MIDI note 21) in the roll's pitch space (written + ``transposition``), in ``key``."""
+    tonic, mode = keys.parse_key(key)
+    tonic_pc = (tonic + transposition - PIANO_LOWEST) % 12       # of column 0
+    scale = MAJOR if mode == "major" else MINOR
+    sounding = melody.any(1)
+    clashes = 0
+    for m_row, h_row in zip(melody[sounding], harmony[sounding]):
+        gaps = np.subtract.outer(np.flatnonzero(m_row), np.flatnonzero(h_row))
+        clashes += bool(np.isin(gaps, CLASH_INTERVALS).any())
+    notes = np.argwhere(harmony)
+    in_key = np.isin((notes[:, 1] - tonic_pc) % 12, list(scale)).mean() if len(notes) else 1.0
+    whole = melody | harmony
+    last = whole[np.flatnonzero(whole.any(1))[-1]] if whole.any() else whole[0]
+    classes = {int(p) for p in (np.flatnonzero(last) - tonic_pc) % 12}
+    tonic_end = 0 in classes and classes <= {0, 3, 4, 7} and bool(classes & {3, 4})
+    return {"clash frames": clashes / max(sounding.sum(), 1), "tonic ending": float(tonic_end),
+            "in key": float(in_key), "notes per frame": float(harmony.sum(1).mean())}
+
+
+def mean_row(name: str, rows: list[dict], seconds: float | None = None) -> dict:
+    row = {"harmony": name, "harmonizations": len(rows)}
+    for figure in ("clash frames", "tonic ending", "in key", "notes per frame"):
+        row[figure] = float(np.mean([r[figure] for r in rows]))
+    row["clash range"] = f"{min(r['clash frames'] for r in rows):.3f}-" \
+                         f"{max(r['clash frames'] for r in rows):.3f}"
+    if seconds is not None:
+        row["s each"] = seconds / len(rows)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--melodies", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--particles", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--model", help="a model file (default: the pretrained model)")
+    parser.add_argument("--name", default="harmony_quality")
+    args = parser.parse_args()
+    from music21 import converter
+
+    composer = RnnRbmComposer.load(args.model) if args.model else RnnRbmComposer.pretrained()
+    pieces = held_out_chorales(args.melodies)
+    bach, ours = [], {p: [] for p in args.particles}
+    seconds = {p: 0.0 for p in args.particles}
+    for path in pieces:
+        score = converter.parse(path)
+        whole = composer.to_roll(score, "chorale")
+        melody = composer.to_roll(score.parts[0], "melody")
+        bach.append(figures(melody.frames, whole.frames & ~melody.frames, whole.key,
+                            whole.transposition))
+        for particles in args.particles:
+            for seed in args.seeds:
+                started = time.perf_counter()
+                roll = composer.harmonize_roll(melody, seed=seed, particles=particles)[0]
+                seconds[particles] += time.perf_counter() - started
+                ours[particles].append(figures(melody.frames, roll.frames & ~melody.frames,
+                                               roll.key, roll.transposition))
+        print(f"{Path(path).stem}: done", flush=True)
+    rows = [mean_row("Bach's own setting", bach)]
+    for particles in args.particles:
+        name = "frame by frame" if particles == 1 else f"look-ahead, {particles} particles"
+        rows.append(mean_row(name, ours[particles], seconds[particles]))
+    report(args.name, ["harmony", "harmonizations", "clash frames", "clash range", "tonic ending",
+                       "in key", "notes per frame", "s each"], rows,
+           {"model": args.model or "pretrained", "melodies": [Path(p).stem for p in pieces],
+            "seeds": args.seeds})
+
+
+if __name__ == "__main__":
+    main()
