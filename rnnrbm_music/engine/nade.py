@@ -63,14 +63,28 @@ def unit_log_probs(v: Tensor, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
     """
     if order is not None:
         v, W, V, bv = v[:, order], W[order], V[order], bv[:, order]
-    segment = (v.cumsum(1) - v).long()                       # notes before each unit (N, units)
-    steps = torch.arange(int(segment.max()) + 1 if v.numel() else 1, device=v.device)
-    # notes[n, s, j]: unit j is one of the first s notes of frame n, so h of segment s sums its W.
-    notes = v[:, None, :] * (segment[:, None, :] < steps[None, :, None])
-    hidden = torch.sigmoid(bh[:, None, :] + notes @ W)       # (N, segments, H)
-    out = (hidden @ V.T).gather(1, segment[:, None, :])[:, 0]  # V_i . h_i  (N, units)
-    logs = -F.binary_cross_entropy_with_logits((bv + out) / temperature, v, reduction="none")
+    # Frames with the same number of notes have as many segments: computed together, no frame
+    # pays for the segments of a fuller one.
+    counts = v.sum(1).long()
+    logs = torch.empty_like(bv)
+    for count in torch.unique(counts).tolist():
+        rows = torch.nonzero(counts == count)[:, 0]
+        logs = logs.index_put((rows,), _segment_log_probs(v[rows], count, W, V, bv[rows],
+                                                          bh[rows], temperature))
     return logs if order is None else logs[:, torch.argsort(order)]
+
+
+def _segment_log_probs(v: Tensor, count: int, W: Tensor, V: Tensor, bv: Tensor, bh: Tensor,
+                       temperature: float) -> Tensor:
+    """:func:`unit_log_probs` of frames ``v`` (N, units) with ``count`` notes each, already in
+    visiting order."""
+    notes = torch.nonzero(v)[:, 1].view(len(v), count)            # (N, count), in order
+    # Segment s's hidden input sums the W rows of the first s notes: a running sum over notes.
+    running = torch.cat([torch.zeros_like(bh)[:, None], W[notes].cumsum(1)], 1)
+    hidden = torch.sigmoid(bh[:, None, :] + running)              # (N, count + 1, H)
+    segment = (v.cumsum(1) - v).long()                            # notes before each unit
+    out = (hidden @ V.T).gather(1, segment[:, None, :])[:, 0]     # V_i . h_i  (N, units)
+    return -F.binary_cross_entropy_with_logits((bv + out) / temperature, v, reduction="none")
 
 
 @torch.no_grad()
