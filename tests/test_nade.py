@@ -274,3 +274,21 @@ def test_a_few_epochs_on_jsb_lower_the_exact_validation_nll_and_it_composes(jsb_
     harmonized = composer.harmonize_roll(melody.replace(frames=top), seed=1)[0]
     assert (harmonized.frames >= top).all()                          # the melody is kept
     assert len(composer.generate_roll(n_steps=8, seed=2)[0]) == 8
+
+
+def test_descending_order_puts_a_melody_clamp_first_in_either_layout():
+    """Harmonizing clamps the melody note and every pitch above it (struck and sounding in the
+    articulation layout): in descending order those units come first, so harmonization is exact."""
+    from rnnrbm_music.composer import melody_clamp
+
+    melody = np.zeros((3, 88), bool)
+    melody[[0, 1, 2], [60, 64, 40]] = True
+    mask, _ = melody_clamp(melody)
+    for articulation in (False, True):
+        config = RnnRbmConfig(n_visible=176 if articulation else 88, n_hidden=4, n_recurrent=2,
+                              articulation=articulation, conditional="nade", order="descending")
+        order = RnnNade(config).unit_order()
+        full = torch.as_tensor(np.concatenate([mask, mask], 1) if articulation else mask)
+        assert sorted(order.tolist()) == list(range(config.n_visible))
+        assert nade.fixed_units_first(full, order)
+        assert not nade.fixed_units_first(full)               # ascending: the clamp comes last

@@ -317,10 +317,16 @@ class RnnNade(RnnRbm):
     """
 
     def unit_order(self) -> Tensor | None:
-        """The NADE's unit order, or None for ascending pitch (no permutation needed)."""
+        """The NADE's unit order, or None for ascending (no permutation needed). Descending
+        visits the highest pitch first; in the articulation layout each pitch's onset unit and
+        then its sounding unit, so that a melody on top and everything above it, struck or
+        sounding, come first."""
         if self.config.order == "ascending":
             return None
-        return nade.unit_order(self.config.n_visible, descending=True, device=self.W.device)
+        order = nade.unit_order(self.config.n_pitches, descending=True, device=self.W.device)
+        if self.config.articulation:
+            order = torch.stack([order + self.config.n_pitches, order], 1).flatten()
+        return order
 
     def frame_log_probs(self, v: Tensor) -> Tensor:
         """log p(v(t) | v(<t)) in nats of every frame of sequences ``v`` (B, T, V): (B, T)."""
