@@ -104,7 +104,10 @@ def main() -> None:
                 seconds[particles] += time.perf_counter() - started
                 ours[particles].append(figures(melody.frames, roll.frames & ~melody.frames,
                                                roll.key, roll.transposition))
-        print(f"{Path(path).stem}: done", flush=True)
+        clashes = " ".join(f"{p}: {np.mean([r['clash frames'] for r in ours[p][-len(args.seeds):]]):.3f}"
+                           for p in args.particles)
+        print(f"{Path(path).stem}: clash frames, Bach {bach[-1]['clash frames']:.3f}, "
+              f"by particles {clashes}", flush=True)
     rows = [mean_row("Bach's own setting", bach)]
     for particles in args.particles:
         name = "frame by frame" if particles == 1 else f"look-ahead, {particles} particles"

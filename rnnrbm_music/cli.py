@@ -72,6 +72,9 @@ def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> 
     parser.add_argument("--model", help="model file (.safetensors); default: the pretrained one")
     if steps:
         parser.add_argument("--steps", type=int, default=64, help="frames to compose (default 64)")
+        parser.add_argument("--bars", type=int,
+                            help="compose whole bars instead (a continuation first completes the "
+                                 "primer's last bar)")
     parser.add_argument("--k", type=int, default=25, help="Gibbs steps per frame (default 25)")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--seed", type=int, help="makes the output reproducible")
@@ -130,7 +133,7 @@ def cmd_train(args) -> int:
 def cmd_generate(args) -> None:
     composer = _load_composer(args.model, args.device)
     rolls = composer.generate_roll(args.steps, args.k, args.temperature, args.seed, args.key,
-                                   args.time_signature, args.bpm, args.samples)
+                                   args.time_signature, args.bpm, args.samples, args.bars)
     for i, roll in enumerate(rolls):
         for path in write_outputs(roll, _numbered(args.out, i, len(rolls))):
             print(path)
@@ -140,7 +143,7 @@ def cmd_continue(args) -> None:
     composer = _load_composer(args.model, args.device)
     prime = composer.to_roll(args.primer, "primer", args.key)
     rolls = composer.continue_roll(prime, args.steps, args.k, args.temperature, args.seed,
-                                   not args.no_prime, args.samples)
+                                   not args.no_prime, args.samples, n_bars=args.bars)
     for i, roll in enumerate(rolls):
         accent = np.zeros_like(roll.frames)
         if not args.no_prime:

@@ -30,7 +30,7 @@ from .engine import RnnRbm, RnnRbmConfig, build
 from .engine.lookahead import sample_given_clamps
 from .evaluate import nll, pseudo_likelihood
 from .music21_io import ReadError, from_stream, read, to_stream
-from .roll import PIANO_LOWEST, PianoRoll
+from .roll import PIANO_LOWEST, PianoRoll, bar_frames
 from .train import TrainConfig, TrainResult, train
 
 PRETRAINED = Path(__file__).with_name("models") / "bach_chorales.safetensors"
@@ -277,10 +277,12 @@ class RnnRbmComposer:
     # --- composing ------------------------------------------------------------------------------
     def generate_roll(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                       seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
-                      bpm: float = 120, n: int = 1) -> list[PianoRoll]:
+                      bpm: float = 120, n: int = 1, n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`generate`, as PianoRolls."""
         tonic, mode = keys.parse_key(key)
         name = keys.key_name(tonic, mode)
+        if n_bars is not None:
+            n_steps = _positive(n_bars, "n_bars") * bar_frames(time_signature, self.steps_per_quarter)
         frames = self.sample_frames(n_steps, None, k, temperature, seed, None, n)
         context = PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
                             steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
@@ -290,20 +292,29 @@ class RnnRbmComposer:
 
     def generate(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                  seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
-                 bpm: float = 120, n: int | None = None):
-        """Compose ``n_steps`` frames from scratch; a music21 Score (a list of ``n`` if given).
+                 bpm: float = 120, n: int | None = None, n_bars: int | None = None):
+        """Compose ``n_steps`` frames from scratch, or with ``n_bars`` that many whole bars of
+        ``time_signature`` (then ``n_steps`` is ignored); a music21 Score (a list of ``n`` if
+        given).
 
         The model composes in C (as it learned, with keys normalized); ``key`` moves the result
         to that tonic. Major or minor is the model's choice.
         """
-        rolls = self.generate_roll(n_steps, k, temperature, seed, key, time_signature, bpm, n or 1)
+        rolls = self.generate_roll(n_steps, k, temperature, seed, key, time_signature, bpm, n or 1,
+                                   n_bars)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     def continue_roll(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                       seed: int | None = None, include_prime: bool = True,
-                      n: int = 1, key: str | None = None) -> list[PianoRoll]:
+                      n: int = 1, key: str | None = None,
+                      n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`continue_sequence`, as PianoRolls."""
         prime_roll = self.to_roll(prime, "primer", key)
+        if n_bars is not None:   # to the primer's next bar line, then whole bars of its meter
+            end = len(prime_roll)
+            meter = prime_roll.time_signature_at(end - 1)
+            n_steps = (prime_roll.downbeat_after(end) - end
+                       + _positive(n_bars, "n_bars") * bar_frames(meter, self.steps_per_quarter))
         frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
         # From the primer's end: its last meter and tempo, its bar lines (a pickup if it ends
         # inside a bar).
@@ -313,8 +324,11 @@ class RnnRbmComposer:
 
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                           seed: int | None = None, include_prime: bool = True,
-                          n: int | None = None, key: str | None = None):
-        """Continue a primer (a music21 Stream, a file or a PianoRoll) for ``n_steps`` frames.
+                          n: int | None = None, key: str | None = None,
+                          n_bars: int | None = None):
+        """Continue a primer (a music21 Stream, a file or a PianoRoll) for ``n_steps`` frames,
+        or with ``n_bars`` to the end of the primer's last bar and ``n_bars`` whole bars more
+        (then ``n_steps`` is ignored).
 
         The primer's key (``key``: a name, ``"trust"`` for its key signature, or detected: see
         :meth:`to_roll`) is moved to the model's C; the recurrent state is
@@ -324,7 +338,7 @@ class RnnRbmComposer:
         ``include_prime`` the score starts with the primer (as read onto the frame grid).
         """
         rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1,
-                                   key)
+                                   key, n_bars)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     def harmonize_roll(self, melody, k: int = 25, temperature: float = 1.0,
@@ -456,6 +470,12 @@ def melody_clamp(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     above = np.arange(P)[None, :] > ceiling_pitch[:, None]
     mask = above | melody
     return mask, melody.copy()
+
+
+def _positive(value: int, name: str) -> int:
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _one_or_list(items: list, n: int | None):

@@ -83,6 +83,26 @@ def test_an_rnn_nade_trains_evaluates_exactly_and_harmonizes(tmp_path, capsys):
     assert (tmp_path / "harm.mid").stat().st_size > 0
 
 
+def test_key_and_bars_on_the_command_line(tmp_path, capsys):
+    primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    out = tmp_path / "cont.mid"
+    assert main(["continue", str(primer), "--bars", "2", "--key", "D major", "--no-prime",
+                 "--seed", "1", "--out", str(out)]) == 0
+    import mido
+
+    from rnnrbm_music import RnnRbmComposer, read
+
+    prime = RnnRbmComposer.pretrained().to_roll(str(primer), key="D major")
+    expected = prime.downbeat_after(len(prime)) - len(prime) + 2 * prime.frames_per_bar
+    assert len(read(out, normalize_key=False)) == expected
+    keys = [m.key for track in mido.MidiFile(out).tracks for m in track
+            if m.type == "key_signature"]
+    assert keys == ["D"]
+    assert main(["harmonize", str(primer), "--key", "nonsense key", "--out",
+                 str(tmp_path / "h.mid")]) == 2
+    assert "cannot read key" in capsys.readouterr().err
+
+
 def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
     assert main(["continue", str(tmp_path / "none.mid"), "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -94,10 +114,25 @@ def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
 
 
 def test_demo_writes_its_six_files(tmp_path, capsys):
+    from music21 import converter
+
     assert main(["demo", "--out-dir", str(tmp_path)]) == 0
     written = capsys.readouterr().out.split()
     assert sorted(Path(p).name for p in written) == sorted(
         f"{kind}.{x}" for kind in ("continuation", "harmonization") for x in ("mid", "musicxml", "png"))
+    for kind in ("continuation", "harmonization"):     # Ein feste Burg is in D major
+        score = converter.parse(tmp_path / f"{kind}.musicxml")
+        assert score.recurse().getElementsByClass("KeySignature").first().sharps == 2, kind
+    # The primer (its first bars, repeats played out) completed to a bar line, and eight whole
+    # bars of 4/4 more: the piece ends on a bar line, a quarter-note pickup before the first.
+    from music21 import corpus
+
+    from rnnrbm_music import RnnRbmComposer
+    from rnnrbm_music.demo import TUNE
+    primer = RnnRbmComposer.pretrained().to_roll(corpus.parse(TUNE).measures(0, 4))
+    bar_line = primer.downbeat_after(len(primer)) / primer.steps_per_quarter
+    continuation = converter.parse(tmp_path / "continuation.musicxml")
+    assert continuation.highestTime == bar_line + 8 * 4 and (bar_line - 1) % 4 == 0
 
 
 def test_help_lists_the_commands():

@@ -86,6 +86,30 @@ def test_harmonize_keeps_every_melody_note_and_nothing_above(pretrained):
     assert score.analyze("key").tonic.name == melody.analyze("key").tonic.name
 
 
+def test_a_melody_is_read_in_the_key_given_or_written(pretrained):
+    """Ein feste Burg's soprano alone suggests G major; the chorale and its signature say D."""
+    melody = corpus.parse("bach/bwv80.8").parts[0]
+    assert pretrained.to_roll(melody, "melody").key == "G major"
+    for key in ("trust", "D major", "d major"):
+        roll = pretrained.to_roll(melody, "melody", key=key)
+        assert roll.key == "D major" and roll.transposition == -2
+    harmonized = pretrained.harmonize(melody.measures(0, 2), key="trust", seed=1, particles=2)
+    assert harmonized.recurse().getElementsByClass("KeySignature").first().sharps == 2
+    with pytest.raises(ValueError, match="cannot read key 'H dur'"):
+        pretrained.harmonize(melody, key="H dur")
+
+
+def test_whole_bars_end_on_a_bar_line(small):
+    roll = small.generate_roll(n_bars=3, time_signature="3/4", seed=1)[0]
+    assert len(roll) == 3 * 6 and roll.measures()[-1] == (12, 18, "3/4")
+    # A primer ending inside its second bar: the continuation completes it, then two bars more.
+    primer = PianoRoll.from_benchmark([(62, 66, 69)] * 7, time_signature="3/4")
+    whole = small.continue_roll(primer, n_bars=2, seed=1)[0]
+    assert len(whole) == 24 and [end - start for start, end, _ in whole.measures()] == [6] * 4
+    with pytest.raises(ValueError, match="n_bars must be at least 1"):
+        small.generate(n_bars=0)
+
+
 def test_bad_input_is_a_clear_error(small, tmp_path):
     with pytest.raises(ReadError, match="no pitched notes"):
         small.continue_sequence(stream.Score())
