@@ -9,7 +9,8 @@ The melodies are the soprano parts of the chorales the pretrained model held out
 training (``Corpus.from_music21("chorales").split(0.1, seed=2012)``, as docs/pretrained.md
 trains it), the first MELODIES of them. Each is harmonized once per seed and per particle count
 (1: frame by frame, each frame given the melody so far; more: the look-ahead of
-:mod:`rnnrbm_music.engine.lookahead`). Per harmonization, on eighth-note frames:
+:mod:`rnnrbm_music.engine.lookahead`), and with ``--cadence`` again with the tonic cadence
+(``harmonize(cadence=True)``). Per harmonization, on eighth-note frames:
 
 - clash frames: the share of frames where a harmony note lies a semitone, a major seventh or a
   minor ninth below a melody note;
@@ -18,7 +19,9 @@ trains it), the first MELODIES of them. Each is harmonized once per seed and per
 - in key: the share of harmony notes in the key's scale (in minor with the raised 6th and 7th);
 - notes per frame: harmony notes sounding per frame.
 
-Bach's row takes the other three voices of the same chorales as the harmony. Prints the table
+Every melody is read in its chorale's key (as ``key=`` lets a user say it; the soprano alone can
+suggest another). Bach's row takes the other three voices of the same chorales as the harmony.
+Prints the table
 (means over melodies and seeds, with the range over the melodies' means for Bach's row) and
 writes benchmarks/results/NAME.json.
 """
@@ -77,11 +80,19 @@ def mean_row(name: str, rows: list[dict], seconds: float | None = None) -> dict:
     return row
 
 
+def name(run: tuple[int, bool]) -> str:
+    particles, cadence = run
+    sampler = "frame by frame" if particles == 1 else f"look-ahead, {particles} particles"
+    return sampler + (", tonic cadence" if cadence else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--melodies", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--particles", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--cadence", type=int, nargs="*", default=[16],
+                        help="particle counts to run again with the tonic cadence")
     parser.add_argument("--model", help="a model file (default: the pretrained model)")
     parser.add_argument("--name", default="harmony_quality")
     args = parser.parse_args()
@@ -89,29 +100,30 @@ def main() -> None:
 
     composer = RnnRbmComposer.load(args.model) if args.model else RnnRbmComposer.pretrained()
     pieces = held_out_chorales(args.melodies)
-    bach, ours = [], {p: [] for p in args.particles}
-    seconds = {p: 0.0 for p in args.particles}
+    runs = [(p, False) for p in args.particles] + [(p, True) for p in args.cadence]
+    bach, ours = [], {run: [] for run in runs}
+    seconds = {run: 0.0 for run in runs}
     for path in pieces:
         score = converter.parse(path)
         whole = composer.to_roll(score, "chorale")
-        melody = composer.to_roll(score.parts[0], "melody")
+        melody = composer.to_roll(score.parts[0], "melody", key=whole.key)    # the chorale's key
         bach.append(figures(melody.frames, whole.frames & ~melody.frames, whole.key,
                             whole.transposition))
-        for particles in args.particles:
+        for run in runs:
             for seed in args.seeds:
                 started = time.perf_counter()
-                roll = composer.harmonize_roll(melody, seed=seed, particles=particles)[0]
-                seconds[particles] += time.perf_counter() - started
-                ours[particles].append(figures(melody.frames, roll.frames & ~melody.frames,
-                                               roll.key, roll.transposition))
-        clashes = " ".join(f"{p}: {np.mean([r['clash frames'] for r in ours[p][-len(args.seeds):]]):.3f}"
-                           for p in args.particles)
-        print(f"{Path(path).stem}: clash frames, Bach {bach[-1]['clash frames']:.3f}, "
-              f"by particles {clashes}", flush=True)
+                roll = composer.harmonize_roll(melody, seed=seed, particles=run[0],
+                                               cadence=run[1])[0]
+                seconds[run] += time.perf_counter() - started
+                ours[run].append(figures(melody.frames, roll.frames & ~melody.frames,
+                                         roll.key, roll.transposition))
+        clashes = " ".join(f"{name(run)}: "
+                           f"{np.mean([r['clash frames'] for r in ours[run][-len(args.seeds):]]):.3f}"
+                           for run in runs)
+        print(f"{Path(path).stem}: clash frames, Bach {bach[-1]['clash frames']:.3f}, {clashes}",
+              flush=True)
     rows = [mean_row("Bach's own setting", bach)]
-    for particles in args.particles:
-        name = "frame by frame" if particles == 1 else f"look-ahead, {particles} particles"
-        rows.append(mean_row(name, ours[particles], seconds[particles]))
+    rows += [mean_row(name(run), ours[run], seconds[run]) for run in runs]
     report(args.name, ["harmony", "harmonizations", "clash frames", "clash range", "tonic ending",
                        "in key", "notes per frame", "s each"], rows,
            {"model": args.model or "pretrained", "melodies": [Path(p).stem for p in pieces],

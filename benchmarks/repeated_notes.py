@@ -38,7 +38,7 @@ def main() -> None:
     corpus_share, corpus_notes = share(chorales)
     rows = [{"music": "Bach chorales (music21)", "layout": "", "pieces": len(chorales),
              "notes": corpus_notes, "repeated %": 100 * corpus_share, "of the corpus's": 1.0}]
-    for path in (PRETRAINED, WITHOUT_ONSETS):
+    for path in (PRETRAINED["rbm"], WITHOUT_ONSETS):
         composer = RnnRbmComposer.load(path, device="cpu")
         rolls = composer.generate_roll(n_steps=length, seed=args.seed, n=args.pieces)
         generated, notes = share(rolls)

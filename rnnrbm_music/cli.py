@@ -1,7 +1,8 @@
 """The ``rnnrbm-music`` command: train, generate, continue, harmonize, evaluate, demo.
 
 Output files are chosen by extension (``.mid``, ``.musicxml``, ``.png`` piano-roll plot), and
-``--out`` may be given several times. ``--model`` defaults to the pretrained Bach-chorale model.
+``--out`` may be given several times. ``--model`` defaults to the pretrained Bach-chorale RNN-RBM
+(``--model nade``: the pretrained RNN-NADE).
 Errors are one clear line on stderr and a non-zero exit status.
 """
 
@@ -49,9 +50,13 @@ def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
 
 
 def _load_composer(path: str | None, device: str):
-    from .composer import RnnRbmComposer
+    """The model of ``--model``: a file, or ``rbm`` / ``nade`` (default ``rbm``) for a
+    pretrained one."""
+    from .composer import PRETRAINED, RnnRbmComposer
 
-    return RnnRbmComposer.load(path, device) if path else RnnRbmComposer.pretrained(device)
+    if path is None or path in PRETRAINED:
+        return RnnRbmComposer.pretrained(device, path or "rbm")
+    return RnnRbmComposer.load(path, device)
 
 
 def write_outputs(roll: PianoRoll, outputs: list[str], accent: np.ndarray | None = None,
@@ -69,7 +74,8 @@ def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
 
 
 def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
-    parser.add_argument("--model", help="model file (.safetensors); default: the pretrained one")
+    parser.add_argument("--model", help="model file (.safetensors), or 'rbm' / 'nade' for the "
+                                        "pretrained RNN-RBM / RNN-NADE (default: rbm)")
     if steps:
         parser.add_argument("--steps", type=int, default=64, help="frames to compose (default 64)")
         parser.add_argument("--bars", type=int,
@@ -156,7 +162,7 @@ def cmd_harmonize(args) -> None:
     composer = _load_composer(args.model, args.device)
     melody = composer.to_roll(args.melody, "melody", args.key)
     rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
-                                    args.particles)
+                                    args.particles, cadence=args.cadence)
     for i, roll in enumerate(rolls):
         for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
                                   ("melody", "harmony")):
@@ -310,10 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="harmonies followed at once, so that each chord knows where the "
                                 f"melody goes next (default {HARMONY_PARTICLES}; 1: frame by "
                                 "frame)")
+    harmonize.add_argument("--cadence", action="store_true",
+                           help="end on the tonic chord of the key, the tonic in the bass")
     harmonize.set_defaults(func=cmd_harmonize)
 
     evaluate = sub.add_parser("evaluate", help="NLL and frame accuracy of a model on data")
-    evaluate.add_argument("model", nargs="?", help="model file; default: the pretrained one")
+    evaluate.add_argument("model", nargs="?",
+                          help="model file, or 'rbm' / 'nade' for a pretrained one (default: rbm)")
     evaluate.add_argument("--data", nargs="+", required=True, help=CORPUS_HELP)
     evaluate.add_argument("--split", default="test", help="benchmark split (default test)")
     evaluate.add_argument("--valid-fraction", type=float,
@@ -336,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     def live_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", help="model file; default: the pretrained one")
+        p.add_argument("--model",
+                       help="model file, or 'rbm' / 'nade' for a pretrained one (default: rbm)")
         p.add_argument("--bpm", type=float, default=100)
         p.add_argument("--virtual", default="rnnrbm-music",
                        help="name of the virtual output port to create (default rnnrbm-music)")

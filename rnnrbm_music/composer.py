@@ -33,7 +33,9 @@ from .music21_io import ReadError, from_stream, read, to_stream
 from .roll import PIANO_LOWEST, PianoRoll, bar_frames
 from .train import TrainConfig, TrainResult, train
 
-PRETRAINED = Path(__file__).with_name("models") / "bach_chorales.safetensors"
+#: The models that ship with the package, by conditional (docs/pretrained.md).
+PRETRAINED = {"rbm": Path(__file__).with_name("models") / "bach_chorales.safetensors",
+              "nade": Path(__file__).with_name("models") / "bach_chorales_nade.safetensors"}
 #: Harmonies a harmonization follows at once (its look-ahead): benchmarks/harmony_quality.py.
 HARMONY_PARTICLES = 16
 _TRAINING_FIELDS = {f.name for f in fields(TrainConfig)}
@@ -344,12 +346,18 @@ class RnnRbmComposer:
     def harmonize_roll(self, melody, k: int = 25, temperature: float = 1.0,
                        seed: int | None = None, n: int = 1,
                        particles: int = HARMONY_PARTICLES,
-                       key: str | None = None) -> list[PianoRoll]:
+                       key: str | None = None, cadence: bool = False) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
-        if self.articulation:   # the melody's onsets held too, nothing struck above it
-            mask = np.concatenate([mask, mask], axis=1)
+        if cadence:
+            tonic, mode = keys.parse_key(melody_roll.key)
+            mask, values = tonic_cadence(mask, values, melody_roll.frames,
+                                         (tonic + melody_roll.transposition) % 12, mode)
+        if self.articulation:   # the melody's onsets held too, nothing struck above it;
+            # a cadence's bass and third sound, struck where the model strikes them
+            added = values & ~melody_roll.frames
+            mask = np.concatenate([mask, mask & ~added], axis=1)
             values = np.concatenate([values, melody_roll.note_starts()], axis=1)
         frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n,
                                     particles)
@@ -360,16 +368,18 @@ class RnnRbmComposer:
 
     def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
                   n: int | None = None, particles: int = HARMONY_PARTICLES,
-                  key: str | None = None):
+                  key: str | None = None, cadence: bool = False):
         """Harmonize a melody: its notes are held in every frame, nothing sounds above it, and
         the other notes are drawn from the model given the whole melody, where it goes next as
         well as where it has been: sequential Monte Carlo with ``particles`` harmonies followed
         at once (:mod:`.engine.lookahead`; 1: frame by frame, each frame given the melody so
         far). ``key``: the melody's key, a name or ``"trust"`` for its key signature (default:
-        detected from its notes; see :meth:`to_roll`). Every part of a score counts as melody:
-        pass the one part (``score.parts[0]``) to harmonize it alone. Returns the melody with
-        its harmony, in the melody's key and meter."""
-        rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1, particles, key)
+        detected from its notes; see :meth:`to_roll`). With ``cadence`` the last melody note is
+        harmonized by the tonic triad of the key, the tonic in the bass (:func:`tonic_cadence`),
+        and the look-ahead leads into it. Every part of a score counts as melody: pass the one
+        part (``score.parts[0]``) to harmonize it alone. Returns the melody with its harmony, in
+        the melody's key and meter."""
+        rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1, particles, key, cadence)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     # --- judging --------------------------------------------------------------------------------
@@ -432,9 +442,13 @@ class RnnRbmComposer:
         return composer
 
     @classmethod
-    def pretrained(cls, device: str = "auto") -> RnnRbmComposer:
-        """The small model that ships with the package, trained on music21's Bach chorales."""
-        return cls.load(PRETRAINED, device)
+    def pretrained(cls, device: str = "auto", conditional: str = "rbm") -> RnnRbmComposer:
+        """A small model that ships with the package, trained on music21's Bach chorales: the
+        RNN-RBM (``conditional="rbm"``, the default) or the RNN-NADE (``"nade"``: exact, and
+        harmonizes a hundred times as fast). Raises ValueError for another conditional."""
+        if conditional not in PRETRAINED:
+            raise ValueError(f"conditional must be one of {sorted(PRETRAINED)}, got {conditional!r}")
+        return cls.load(PRETRAINED[conditional], device)
 
 
 def _pitch_columns(corpus: Corpus) -> int:
@@ -470,6 +484,49 @@ def melody_clamp(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     above = np.arange(P)[None, :] > ceiling_pitch[:, None]
     mask = above | melody
     return mask, melody.copy()
+
+
+def tonic_cadence(mask: np.ndarray, values: np.ndarray, melody: np.ndarray, tonic: int,
+                  mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """A harmonization clamp (``mask``, ``values``: (T, pitches) boolean, column 0 = MIDI note
+    21) with its last melody note harmonized by the tonic triad: from that note's first frame to
+    its last, every pitch outside the triad off, the tonic on in the bass (the octave from MIDI
+    48 up, or the one below the melody's) with nothing under it, and the third on below the
+    melody note unless the melody sings it. ``tonic``: the tonic's pitch class in the frames'
+    pitch space (0 = C); ``mode``: "major" or "minor". The frames before are left to the model,
+    which (with the look-ahead) leads into the chord. Returns new arrays.
+
+    >>> melody = np.zeros((4, 88), bool); melody[:2, 67 - 21] = True; melody[2:, 72 - 21] = True
+    >>> mask, values = tonic_cadence(*melody_clamp(melody), melody, 0, "major")
+    >>> [int(n) + 21 for n in np.flatnonzero(values[3])]   # C3, E4 under the melody's C5
+    [48, 64, 72]
+    >>> bool(mask[3, 62 - 21]), bool(mask[1, 62 - 21])     # a D is off in the final chord only
+    (True, False)
+    """
+    mask, values = mask.copy(), values.copy()
+    sounding = np.flatnonzero(melody.any(1))
+    if not len(sounding):
+        return mask, values
+    last = sounding[-1]
+    top = int(np.flatnonzero(melody[last])[-1])
+    first = last
+    while first > 0 and melody[first - 1, top]:
+        first -= 1
+    third = (tonic + (4 if mode == "major" else 3)) % 12
+    classes = (np.arange(melody.shape[1]) + PIANO_LOWEST) % 12
+    outside = ~np.isin(classes, [tonic, third, (tonic + 7) % 12])
+    bass = 48 + (tonic - 48) % 12 - PIANO_LOWEST           # the tonic from MIDI 48 up ...
+    while bass >= top and bass >= 12:                       # ... or below the melody
+        bass -= 12
+    below = [c for c in range(top - 1, bass, -1) if classes[c] == third]
+    for t in range(first, last + 1):
+        mask[t] |= outside
+        mask[t, :bass + 1] = True
+        values[t] = melody[t].copy()
+        values[t, bass] = True
+        if classes[top] != third and below:
+            mask[t, below[0]] = values[t, below[0]] = True
+    return mask, values
 
 
 def _positive(value: int, name: str) -> int:

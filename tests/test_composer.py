@@ -99,6 +99,19 @@ def test_a_melody_is_read_in_the_key_given_or_written(pretrained):
         pretrained.harmonize(melody, key="H dur")
 
 
+def test_a_cadence_ends_on_the_tonic_triad_with_the_tonic_in_the_bass():
+    nade = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+    assert nade.conditional == "nade" and nade.model_.config.order == "descending"
+    melody = corpus.parse("bach/bwv269").parts[0]                   # G major
+    for seed in range(3):
+        roll = nade.harmonize_roll(melody, seed=seed, cadence=True)[0]
+        last = roll.frames[np.flatnonzero(roll.frames.any(1))[-1]]
+        pitches = np.flatnonzero(last) + 21 - roll.transposition     # as written
+        classes = {int(p) % 12 for p in pitches}
+        assert classes <= {7, 11, 2} and {7, 11} <= classes, (seed, pitches)
+        assert pitches[0] % 12 == 7                                  # G in the bass
+
+
 def test_whole_bars_end_on_a_bar_line(small):
     roll = small.generate_roll(n_bars=3, time_signature="3/4", seed=1)[0]
     assert len(roll) == 3 * 6 and roll.measures()[-1] == (12, 18, "3/4")
