@@ -1,9 +1,10 @@
 """How harmonizations sound by the figures a musician checks: clashes against the melody, the
 final chord, notes outside the key, notes per frame; the pretrained model's samplers beside
-Bach's own settings.
+Bach's own settings. And whether long continuations drift.
 
     python benchmarks/harmony_quality.py [--melodies 30] [--seeds 0 1] [--particles 1 16]
-        [--model PATH] [--name harmony_quality]
+        [--cadence 16] [--model PATH] [--name harmony_quality]
+        [--continuations 0] [--continuation-models MODEL ...]
 
 The melodies are the soprano parts of the chorales the pretrained model held out from its
 training (``Corpus.from_music21("chorales").split(0.1, seed=2012)``, as docs/pretrained.md
@@ -19,6 +20,11 @@ trains it), the first MELODIES of them. Each is harmonized once per seed and per
 - in key: the share of harmony notes in the key's scale (in minor with the raised 6th and 7th);
 - notes per frame: harmony notes sounding per frame.
 
+With ``--continuations N`` it first continues N held-out folk tunes (the Nottingham test split,
+their first eight bars as primer) for 64 bars with each continuation model (default: the
+Nottingham RNN-RBM and RNN-NADE of benchmarks/models) and reports, per eight-bar window, the
+share of notes in the tune's scale and the notes per frame (NAME_drift.json).
+
 Every melody is read in its chorale's key (as ``key=`` lets a user say it; the soprano alone can
 suggest another). Bach's row takes the other three voices of the same chorales as the harmony.
 Prints the table
@@ -33,9 +39,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import report
+from common import DATA, report
 
 from rnnrbm_music import Corpus, RnnRbmComposer, keys
+from rnnrbm_music.composer import PRETRAINED
 from rnnrbm_music.roll import PIANO_LOWEST
 
 CLASH_INTERVALS = (1, 11, 13)
@@ -80,6 +87,33 @@ def mean_row(name: str, rows: list[dict], seconds: float | None = None) -> dict:
     return row
 
 
+def drift(composer: RnnRbmComposer, tunes: list, bars: int = 64, window: int = 8) -> list[dict]:
+    """Continue each of ``tunes`` (PianoRolls in C, 4/4 frames) from its first eight bars for
+    ``bars`` bars; per ``window``-bar window, the share of notes in the tune's scale (C major or
+    C minor, the mode detected from the primer) and the notes sounding per frame, averaged over
+    the tunes."""
+    per_window = []
+    for i, tune in enumerate(tunes):
+        bar = tune.frames_per_bar
+        primer = tune[:8 * bar]
+        mode = keys.parse_key(keys.apply_key(primer, False).key)[1]
+        scale = MAJOR if mode == "major" else MINOR
+        frames = composer.continue_roll(primer, n_bars=bars, seed=i, include_prime=False)[0].frames
+        for w in range(bars // window):
+            part = frames[w * window * bar:(w + 1) * window * bar]
+            notes = np.argwhere(part)
+            in_key = np.isin((notes[:, 1] + PIANO_LOWEST) % 12, list(scale)).mean() \
+                if len(notes) else 1.0
+            per_window.append((w, float(in_key), float(part.sum(1).mean())))
+    rows = []
+    for w in range(bars // window):
+        values = [(k, n) for v, k, n in per_window if v == w]
+        rows.append({"bars": f"{w * window + 1}-{(w + 1) * window}",
+                     "in key": float(np.mean([k for k, _ in values])),
+                     "notes per frame": float(np.mean([n for _, n in values]))})
+    return rows
+
+
 def name(run: tuple[int, bool]) -> str:
     particles, cadence = run
     sampler = "frame by frame" if particles == 1 else f"look-ahead, {particles} particles"
@@ -94,10 +128,27 @@ def main() -> None:
     parser.add_argument("--cadence", type=int, nargs="*", default=[16],
                         help="particle counts to run again with the tonic cadence")
     parser.add_argument("--model", help="a model file (default: the pretrained model)")
+    parser.add_argument("--continuations", type=int, default=0,
+                        help="also continue this many Nottingham test tunes for 64 bars with "
+                             "--continuation-models (files, or rbm / nade for the pretrained "
+                             "ones) and report the drift by 8-bar window")
+    parser.add_argument("--continuation-models", nargs="+",
+                        default=["benchmarks/models/nottingham_v5.safetensors",
+                                 "benchmarks/models/nottingham_nade.safetensors"])
     parser.add_argument("--name", default="harmony_quality")
     args = parser.parse_args()
     from music21 import converter
 
+    if args.continuations:
+        tunes = [t for t in Corpus.from_benchmark(DATA / "benchmarks" / "nottingham.pickle", "test")
+                 if len(t) >= 8 * t.frames_per_bar][:args.continuations]
+        rows = [{"model": Path(m).stem, **row} for m in args.continuation_models
+                for row in drift(RnnRbmComposer.pretrained(conditional=m) if m in PRETRAINED
+                                 else RnnRbmComposer.load(m), tunes)]
+        report(f"{args.name}_drift", ["model", "bars", "in key", "notes per frame"], rows,
+               {"tunes": len(tunes), "bars": 64})
+    if not args.melodies:
+        return
     composer = RnnRbmComposer.load(args.model) if args.model else RnnRbmComposer.pretrained()
     pieces = held_out_chorales(args.melodies)
     runs = [(p, False) for p in args.particles] + [(p, True) for p in args.cadence]

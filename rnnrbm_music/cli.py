@@ -183,7 +183,8 @@ def cmd_evaluate(args) -> None:
     print(f"{len(corpus)} pieces, {figures['frames']} frames")
     if composer.conditional == "nade":
         print(f"NLL per frame      {figures['nll']:.4f} nats (exact: RNN-NADE)")
-        print(f"frame accuracy     {100 * figures['accuracy']:.2f} % "
+        print("frame accuracy     not estimated (--chains 0)" if figures["accuracy"] is None else
+              f"frame accuracy     {100 * figures['accuracy']:.2f} % "
               f"(expected, from {args.chains} exact draws per frame)")
     else:
         print(f"NLL per frame      {figures['nll']:.4f} ± {figures['nll_std']:.4f} nats "

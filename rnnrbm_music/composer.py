@@ -191,7 +191,10 @@ class RnnRbmComposer:
             raise TypeError(f"the {what} must be a music21 Stream, a file path or a PianoRoll, "
                             f"not {type(music).__name__}")
         named = key if key not in (None, "trust") else roll.key
-        if roll is not music and named:
+        if roll is music:          # taken as it is; a key given is recorded, not moved to
+            if key not in (None, "trust"):
+                roll = roll.replace(key=keys.key_name(*keys.parse_key(key)))
+        elif named:
             roll = keys.apply_key(roll, self.normalize_key,
                                   explicit_key=keys.key_name(*keys.parse_key(named)))
         if roll.steps_per_quarter != self.steps_per_quarter:
@@ -314,7 +317,7 @@ class RnnRbmComposer:
         prime_roll = self.to_roll(prime, "primer", key)
         if n_bars is not None:   # to the primer's next bar line, then whole bars of its meter
             end = len(prime_roll)
-            meter = prime_roll.time_signature_at(end - 1)
+            meter = prime_roll.time_signature_at(end)
             n_steps = (prime_roll.downbeat_after(end) - end
                        + _positive(n_bars, "n_bars") * bar_frames(meter, self.steps_per_quarter))
         frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
@@ -350,10 +353,11 @@ class RnnRbmComposer:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
-        if cadence:
-            tonic, mode = keys.parse_key(melody_roll.key)
+        if cadence:   # a PianoRoll may come without a key: then it is detected
+            tonic, mode = keys.parse_key(melody_roll.key or keys.apply_key(melody_roll, False).key)
             mask, values = tonic_cadence(mask, values, melody_roll.frames,
-                                         (tonic + melody_roll.transposition) % 12, mode)
+                                         (tonic + melody_roll.transposition) % 12, mode,
+                                         melody_roll.note_starts())
         if self.articulation:   # the melody's onsets held too, nothing struck above it;
             # a cadence's bass and third sound, struck where the model strikes them
             added = values & ~melody_roll.frames
@@ -487,14 +491,17 @@ def melody_clamp(melody: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def tonic_cadence(mask: np.ndarray, values: np.ndarray, melody: np.ndarray, tonic: int,
-                  mode: str) -> tuple[np.ndarray, np.ndarray]:
+                  mode: str, starts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A harmonization clamp (``mask``, ``values``: (T, pitches) boolean, column 0 = MIDI note
     21) with its last melody note harmonized by the tonic triad: from that note's first frame to
     its last, every pitch outside the triad off, the tonic on in the bass (the octave from MIDI
-    48 up, or the one below the melody's) with nothing under it, and the third on below the
-    melody note unless the melody sings it. ``tonic``: the tonic's pitch class in the frames'
-    pitch space (0 = C); ``mode``: "major" or "minor". The frames before are left to the model,
-    which (with the look-ahead) leads into the chord. Returns new arrays.
+    48 up, or the one below the melody's; none if the melody is too low for one) with nothing
+    under it, and the third on below the melody note unless the melody sings a third (a major
+    third in minor makes the chord major, Bach's tierce de Picardie). ``tonic``: the tonic's
+    pitch class in the frames' pitch space (0 = C); ``mode``: "major" or "minor"; ``starts``
+    (T, pitches): the melody's onsets, so that a last note repeating the one before begins where
+    it is struck (default: where the pitch begins to sound). The frames before are left to the
+    model, which (with the look-ahead) leads into the chord. Returns new arrays.
 
     >>> melody = np.zeros((4, 88), bool); melody[:2, 67 - 21] = True; melody[2:, 72 - 21] = True
     >>> mask, values = tonic_cadence(*melody_clamp(melody), melody, 0, "major")
@@ -510,21 +517,26 @@ def tonic_cadence(mask: np.ndarray, values: np.ndarray, melody: np.ndarray, toni
     last = sounding[-1]
     top = int(np.flatnonzero(melody[last])[-1])
     first = last
-    while first > 0 and melody[first - 1, top]:
+    while first > 0 and melody[first - 1, top] and not (starts is not None and starts[first, top]):
         first -= 1
-    third = (tonic + (4 if mode == "major" else 3)) % 12
     classes = (np.arange(melody.shape[1]) + PIANO_LOWEST) % 12
+    sung = int(classes[top])
+    thirds = {(tonic + 3) % 12, (tonic + 4) % 12}
+    third = sung if sung in thirds else (tonic + (4 if mode == "major" else 3)) % 12
     outside = ~np.isin(classes, [tonic, third, (tonic + 7) % 12])
     bass = 48 + (tonic - 48) % 12 - PIANO_LOWEST           # the tonic from MIDI 48 up ...
     while bass >= top and bass >= 12:                       # ... or below the melody
         bass -= 12
+    if bass >= top:                                         # no room for a bass under it
+        bass = -1
     below = [c for c in range(top - 1, bass, -1) if classes[c] == third]
     for t in range(first, last + 1):
         mask[t] |= outside
-        mask[t, :bass + 1] = True
         values[t] = melody[t].copy()
-        values[t, bass] = True
-        if classes[top] != third and below:
+        if bass >= 0:
+            mask[t, :bass + 1] = True
+            values[t, bass] = True
+        if sung not in thirds and below:
             mask[t, below[0]] = values[t, below[0]] = True
     return mask, values
 

@@ -65,7 +65,7 @@ class Evaluation:
 
     nll: float          #: mean over all frames of -log p(v_t | history)
     std: float          #: standard error of the mean, from the spread of each frame's log Z
-    accuracy: float     #: mean over all frames of E[TP / (TP + FP + FN)] under p(v_t | history)
+    accuracy: float | None  #: mean over all frames of E[TP / (TP + FP + FN)] under p(v_t | history)
     frames: int
     known_frames: int   #: distinct frames summed exactly in every frame's Z
     known_share: float  #: mean share of Z those frames carry (the rest is AIS's estimate)
@@ -161,7 +161,7 @@ def pairwise_accuracy(predicted: Tensor, target: Tensor) -> Tensor:
 def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: int = 1000,
               generator: torch.Generator | None = None) -> Evaluation:
     """An RNN-NADE's -log p(v_t | v_<t) per frame, exact, and its expected frame accuracy
-    estimated from ``samples`` exact draws of each frame's distribution (0: no accuracy).
+    estimated from ``samples`` exact draws of each frame's distribution (0: none, None).
 
     >>> from rnnrbm_music.engine import RnnNade, RnnRbmConfig
     >>> model = RnnNade(RnnRbmConfig(n_hidden=4, n_recurrent=3, conditional="nade"))
@@ -183,7 +183,8 @@ def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: i
                 correct += float(accuracy(draws, v[part, None]).double().mean(1).sum())
             count += len(v[part])
     n = max(count, 1)
-    return Evaluation(total / n, 0.0, correct / n, count, 0, 1.0, samples, 0, "exact")
+    return Evaluation(total / n, 0.0, correct / n if samples else None, count, 0, 1.0, samples, 0,
+                      "exact")
 
 
 def monitor(model, sequences: Sequence) -> float:

@@ -112,6 +112,36 @@ def test_a_cadence_ends_on_the_tonic_triad_with_the_tonic_in_the_bass():
         assert pitches[0] % 12 == 7                                  # G in the bass
 
 
+def test_the_cadence_covers_the_last_note_only_and_keeps_a_sung_third():
+    from rnnrbm_music.composer import melody_clamp, tonic_cadence
+
+    # E D C C: the last C repeats the one before; only the last is the final chord.
+    roll = from_stream(converter.parse("tinyNotation: 4/4 e'4 d'4 c'4 c'4"), normalize_key=False)
+    mask, values = tonic_cadence(*melody_clamp(roll.frames), roll.frames, 0, "major",
+                                 roll.note_starts())
+    d = 62 - 21                                            # D: off in the final chord only
+    assert [bool(m) for m in mask[:, d]] == [False] * 6 + [True] * 2
+    # A minor ending on C# (a major third): no C clamped under it, C itself off.
+    melody = np.zeros((4, 88), bool)
+    melody[:, 61 - 21] = True
+    mask, values = tonic_cadence(*melody_clamp(melody), melody, 9, "minor")
+    final = np.flatnonzero(values[-1]) + 21
+    assert 61 in final and not {48, 60} & set(final) and mask[-1, 60 - 21]
+    # A melody too low for a bass under it: nothing is clamped above it.
+    melody = np.zeros((2, 88), bool)
+    melody[:, 23 - 21] = True
+    mask, values = tonic_cadence(*melody_clamp(melody), melody, 0, "major")
+    assert np.flatnonzero(values[-1]).tolist() == [2] and not values[:, 3:].any()
+
+
+def test_a_piano_roll_melody_takes_the_key_given_and_harmonizes_to_a_cadence(small):
+    melody = PianoRoll.from_benchmark([(62,), (66,), (69,), (74,)])
+    assert small.to_roll(melody, "melody", key="D major").key == "D major"
+    for key in ("D major", None):            # without a key it is detected for the cadence
+        harmony = small.harmonize_roll(melody, key=key, cadence=True, particles=2, seed=1)[0]
+        assert harmony.frames[-1, 50 - 21]                  # D3 in the bass
+
+
 def test_whole_bars_end_on_a_bar_line(small):
     roll = small.generate_roll(n_bars=3, time_signature="3/4", seed=1)[0]
     assert len(roll) == 3 * 6 and roll.measures()[-1] == (12, 18, "3/4")
@@ -121,6 +151,10 @@ def test_whole_bars_end_on_a_bar_line(small):
     assert len(whole) == 24 and [end - start for start, end, _ in whole.measures()] == [6] * 4
     with pytest.raises(ValueError, match="n_bars must be at least 1"):
         small.generate(n_bars=0)
+    # A meter change where the primer ends: the bars that follow are in the new meter.
+    primer = PianoRoll(np.ones((8, 88), bool), time_signature="4/4",
+                       time_signature_changes=[(8, "3/4")])
+    assert len(small.continue_roll(primer, n_bars=2, seed=1, include_prime=False)[0]) == 12
 
 
 def test_bad_input_is_a_clear_error(small, tmp_path):

@@ -319,7 +319,7 @@ def draw_clamped_frames(frames: Tensor, W: Tensor, bv: Tensor, bh: Tensor, mask:
                         temperature: float = 1.0, hidden_input: Tensor | None = None
                         ) -> tuple[Tensor, Tensor]:
     """For each of n RBMs (``bv`` (n, V), ``bh`` (n, H)) with a clamp (``values`` (n, V) where
-    ``mask`` (n, V) is true): the K ``frames`` (K, V) with the clamp applied, one of the
+    ``mask`` (n, V) is true): the K distinct ``frames`` (K, V) with the clamp applied, one of the
     distinct ones drawn exactly from the RBM's distribution over them; and log p(clamp),
     estimated over the frames and their clamped copies D as the clamped copies' share of D's
     mass,
