@@ -73,12 +73,30 @@ def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
     return [str(Path(o).with_stem(f"{Path(o).stem}-{index + 1}")) for o in outputs]
 
 
+def _whole_number(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the flag on error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _length(args) -> tuple[int, int | None]:
+    """(n_steps, n_bars) from --steps / --bars, which exclude each other."""
+    if args.steps is not None and args.bars is not None:
+        raise ValueError("give --steps or --bars, not both")
+    return (64 if args.steps is None else args.steps), args.bars
+
+
 def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
     parser.add_argument("--model", help="model file (.safetensors), or 'rbm' / 'nade' for the "
                                         "pretrained RNN-RBM / RNN-NADE (default: rbm)")
     if steps:
-        parser.add_argument("--steps", type=int, default=64, help="frames to compose (default 64)")
-        parser.add_argument("--bars", type=int,
+        parser.add_argument("--steps", type=_whole_number, help="frames to compose (default 64)")
+        parser.add_argument("--bars", type=_whole_number,
                             help="compose whole bars instead (a continuation first completes the "
                                  "primer's last bar)")
     parser.add_argument("--k", type=int, default=25, help="Gibbs steps per frame (default 25)")
@@ -138,8 +156,9 @@ def cmd_train(args) -> int:
 
 def cmd_generate(args) -> None:
     composer = _load_composer(args.model, args.device)
-    rolls = composer.generate_roll(args.steps, args.k, args.temperature, args.seed, args.key,
-                                   args.time_signature, args.bpm, args.samples, args.bars)
+    n_steps, n_bars = _length(args)
+    rolls = composer.generate_roll(n_steps, args.k, args.temperature, args.seed, args.key,
+                                   args.time_signature, args.bpm, args.samples, n_bars)
     for i, roll in enumerate(rolls):
         for path in write_outputs(roll, _numbered(args.out, i, len(rolls))):
             print(path)
@@ -148,8 +167,9 @@ def cmd_generate(args) -> None:
 def cmd_continue(args) -> None:
     composer = _load_composer(args.model, args.device)
     prime = composer.to_roll(args.primer, "primer", args.key)
-    rolls = composer.continue_roll(prime, args.steps, args.k, args.temperature, args.seed,
-                                   not args.no_prime, args.samples, n_bars=args.bars)
+    n_steps, n_bars = _length(args)
+    rolls = composer.continue_roll(prime, n_steps, args.k, args.temperature, args.seed,
+                                   not args.no_prime, args.samples, n_bars=n_bars)
     for i, roll in enumerate(rolls):
         accent = np.zeros_like(roll.frames)
         if not args.no_prime:
@@ -160,13 +180,28 @@ def cmd_continue(args) -> None:
 
 def cmd_harmonize(args) -> None:
     composer = _load_composer(args.model, args.device)
-    melody = composer.to_roll(args.melody, "melody", args.key)
+    melody = composer.to_roll(_part(args.melody, args.part), "melody", args.key)
     rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
                                     args.particles, cadence=args.cadence)
     for i, roll in enumerate(rolls):
         for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
                                   ("melody", "harmony")):
             print(path)
+
+
+def _part(path: str, part: int | None):
+    """The file, or its part number ``part`` (0: the first, usually the top) as a music21
+    Part."""
+    if part is None:
+        return path
+    from music21 import converter
+
+    if not Path(path).is_file():
+        raise ValueError(f"{path}: no such file")
+    parts = converter.parse(path).parts
+    if not 0 <= part < len(parts):
+        raise ValueError(f"{path}: --part {part}: it has {len(parts)} part(s), numbered from 0")
+    return parts[part]
 
 
 def cmd_evaluate(args) -> None:
@@ -313,10 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
     harmonize.add_argument("melody")
     _sampling_arguments(harmonize, steps=False)
     _key_argument(harmonize, "melody")
-    harmonize.add_argument("--particles", type=int, default=HARMONY_PARTICLES,
+    harmonize.add_argument("--particles", type=_whole_number, default=HARMONY_PARTICLES,
                            help="harmonies followed at once, so that each chord knows where the "
                                 f"melody goes next (default {HARMONY_PARTICLES}; 1: frame by "
                                 "frame)")
+    harmonize.add_argument("--part", type=int,
+                           help="harmonize this part of the file alone (0: the first); by "
+                                "default every part of the file is the melody")
     harmonize.add_argument("--cadence", action="store_true",
                            help="end on the tonic chord of the key, the tonic in the bass")
     harmonize.set_defaults(func=cmd_harmonize)

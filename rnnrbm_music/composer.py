@@ -16,6 +16,7 @@ key and meter; one sampler (:meth:`RnnRbm.sample <rnnrbm_music.engine.RnnRbm.sam
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
 from collections.abc import Iterator
@@ -96,7 +97,9 @@ class RnnRbmComposer:
         fitted = "fitted" if self.model_ is not None else "not fitted"
         return (f"RnnRbmComposer(n_hidden={self.n_hidden}, n_recurrent={self.n_recurrent}, "
                 f"steps_per_quarter={self.steps_per_quarter}, articulation={self.articulation}, "
-                f"{fitted})")
+                f"conditional={self.conditional!r}"
+                + (f", order={self.order!r}" if self.conditional == "nade" else "")
+                + f", {fitted})")
 
     # --- the model's frames ---------------------------------------------------------------------
     def encode(self, roll: PianoRoll) -> np.ndarray:
@@ -249,7 +252,9 @@ class RnnRbmComposer:
         fixed. With ``particles`` > 1 the free units are drawn given the clamps of *all* frames,
         later ones too, by sequential Monte Carlo (:mod:`.engine.lookahead`); with 1, each frame
         given its own clamp and the past."""
-        if clamp is None or particles <= 1:
+        if isinstance(particles, bool) or not isinstance(particles, int) or particles < 1:
+            raise ValueError(f"particles must be a whole number of at least 1, got {particles!r}")
+        if clamp is None or particles == 1:
             frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
                                    temperature, clamp, n)
             return frames
@@ -355,6 +360,7 @@ class RnnRbmComposer:
         mask, values = melody_clamp(melody_roll.frames)
         if cadence:   # a PianoRoll may come without a key: then it is detected
             tonic, mode = keys.parse_key(melody_roll.key or keys.apply_key(melody_roll, False).key)
+            _warn_if_no_tonic_ending(melody_roll, tonic, mode)
             mask, values = tonic_cadence(mask, values, melody_roll.frames,
                                          (tonic + melody_roll.transposition) % 12, mode,
                                          melody_roll.note_starts())
@@ -541,10 +547,26 @@ def tonic_cadence(mask: np.ndarray, values: np.ndarray, melody: np.ndarray, toni
     return mask, values
 
 
+def _warn_if_no_tonic_ending(melody: PianoRoll, tonic: int, mode: str) -> None:
+    """Warn where a melody's last note is no note of the tonic triad: a tonic cadence under it
+    clashes."""
+    sounding = np.flatnonzero(melody.frames.any(1))
+    if not len(sounding):
+        return
+    from music21 import pitch
+
+    written = int(np.flatnonzero(melody.frames[sounding[-1]])[-1]) + melody.lowest \
+        - melody.transposition
+    if (written - tonic) % 12 not in (0, 3, 4, 7):
+        warnings.warn(f"the melody ends on {pitch.Pitch(midi=written).name}, no note of the "
+                      f"{keys.key_name(tonic, mode)} triad: the tonic cadence clashes with it",
+                      stacklevel=3)
+
+
 def _positive(value: int, name: str) -> int:
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
 
 
 def _one_or_list(items: list, n: int | None):

@@ -101,6 +101,16 @@ def test_key_and_bars_on_the_command_line(tmp_path, capsys):
     assert main(["harmonize", str(primer), "--key", "nonsense key", "--out",
                  str(tmp_path / "h.mid")]) == 2
     assert "cannot read key" in capsys.readouterr().err
+    assert main(["generate", "--bars", "2", "--steps", "8", "--out", str(tmp_path / "g.mid")]) == 2
+    assert "give --steps or --bars, not both" in capsys.readouterr().err
+    # One part of a two-track file (the Nottingham tune's melody without its chords).
+    harmonized = tmp_path / "part.mid"
+    assert main(["harmonize", str(primer), "--model", "nade", "--part", "0", "--seed", "2",
+                 "--out", str(harmonized)]) == 0
+    melody = read(primer, normalize_key=False)
+    assert main(["harmonize", str(primer), "--part", "2", "--out", str(harmonized)]) == 2
+    assert "--part 2: it has 2 part(s)" in capsys.readouterr().err
+    assert len(read(harmonized, normalize_key=False)) == len(melody)
 
 
 def test_errors_are_one_line_and_non_zero(tmp_path, capsys):

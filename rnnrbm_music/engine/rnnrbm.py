@@ -65,6 +65,8 @@ class RnnRbmConfig:
             raise ValueError(f"conditional must be 'rbm' or 'nade', got {self.conditional!r}")
         if self.order not in ("ascending", "descending"):
             raise ValueError(f"order must be 'ascending' or 'descending', got {self.order!r}")
+        if self.order != "ascending" and self.conditional != "nade":
+            raise ValueError("order is the RNN-NADE's unit order: it needs conditional='nade'")
 
     @property
     def n_pitches(self) -> int:
