@@ -1,4 +1,6 @@
-"""Harmonize a melody with the pretrained Bach-chorale model.
+"""Harmonize a melody with the pretrained Bach-chorale RNN-NADE: each chord drawn knowing where
+the melody goes next (the look-ahead), in the key of the melody's key signature, ending on the
+tonic chord.
 
     python examples/harmonize.py                    # the soprano of a chorale, re-harmonized
     python examples/harmonize.py my_melody.musicxml
@@ -18,8 +20,8 @@ parser.add_argument("--out", default="harmonize-output")
 args = parser.parse_args()
 
 melody = args.melody or corpus.parse("bach/bwv269").parts[0]
-composer = RnnRbmComposer.pretrained()
-score = composer.harmonize(melody, seed=args.seed)
+composer = RnnRbmComposer.pretrained(conditional="nade")   # or the RNN-RBM: pretrained()
+score = composer.harmonize(melody, seed=args.seed, key="trust", cadence=True)
 out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 print(score.write("midi", fp=out / "harmonized.mid"))

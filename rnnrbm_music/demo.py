@@ -1,10 +1,11 @@
-"""The demo: the pretrained model continues and harmonizes "Ein feste Burg ist unser Gott".
+"""The demo: the pretrained models continue and harmonize "Ein feste Burg ist unser Gott".
 
-Bach's chorale BWV 80.8 from music21's corpus: its first four bars (all four voices) are
-continued for eight more bars, and its soprano melody is harmonized with the look-ahead (each
-chord knows where the melody goes next), both in the chorale's key, D major, as its key
-signature says (the soprano alone would suggest G major). Each result is written as MIDI,
-MusicXML and a piano-roll PNG.
+Bach's chorale BWV 80.8 from music21's corpus: the pretrained RNN-RBM continues its first four
+bars (all four voices) for eight more bars, and the pretrained RNN-NADE harmonizes its soprano
+melody with the look-ahead (each chord knows where the melody goes next; the better and by far
+the faster harmonizer by benchmarks/harmony_quality.py), ending on the tonic chord; both in the
+chorale's key, D major, as its key signature says (the soprano alone would suggest G major).
+Each result is written as MIDI, MusicXML and a piano-roll PNG.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ TITLE = "Ein feste Burg ist unser Gott (BWV 80.8)"
 def run_demo(out_dir: str | os.PathLike = "demo-output", seed: int = 7) -> list[Path]:
     """Write the demo's six files into ``out_dir``; returns their paths.
 
-    >>> import tempfile
-    >>> paths = run_demo(tempfile.mkdtemp())
-    >>> sorted(p.name for p in paths)[:3]
+    ``rnnrbm-music demo`` runs it (and tests/test_cli.py checks its files):
+
+    >>> paths = run_demo("demo-output")     # doctest: +SKIP
+    >>> sorted(p.name for p in paths)[:3]   # doctest: +SKIP
     ['continuation.mid', 'continuation.musicxml', 'continuation.png']
     """
     from music21 import corpus
@@ -38,8 +40,9 @@ def run_demo(out_dir: str | os.PathLike = "demo-output", seed: int = 7) -> list[
     continuation = composer.continue_roll(primer, n_bars=8, seed=seed)[0]
     primer_notes = np.zeros_like(continuation.frames)
     primer_notes[:len(primer)] = True
-    melody = composer.to_roll(chorale.parts[0], "melody", key="trust")
-    harmonized = composer.harmonize_roll(melody, seed=seed)[0]
+    harmonizer = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+    melody = harmonizer.to_roll(chorale.parts[0], "melody", key="trust")
+    harmonized = harmonizer.harmonize_roll(melody, seed=seed, cadence=True)[0]
     names = ("mid", "musicxml", "png")
     return (write_outputs(continuation, [str(out / f"continuation.{x}") for x in names],
                           primer_notes, ("primer: " + TITLE, "continuation"))

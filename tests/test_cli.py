@@ -29,8 +29,8 @@ def test_train_then_generate_continue_harmonize(model, tmp_path, capsys):
     assert main(["continue", str(primer), "--model", str(model), "--steps", "8", "-n", "2",
                  "--out", str(tmp_path / "cont.mid"), "--out", str(tmp_path / "cont.png")]) == 0
     assert (tmp_path / "cont-1.mid").is_file() and (tmp_path / "cont-2.png").is_file()
-    assert main(["harmonize", str(primer), "--model", str(model), "--seed", "3",
-                 "--out", str(tmp_path / "harm.musicxml")]) == 0
+    assert main(["harmonize", str(primer), "--model", str(model), "--seed", "3", "--particles",
+                 "2", "--out", str(tmp_path / "harm.musicxml")]) == 0
     printed = capsys.readouterr().out
     assert "harm.musicxml" in printed and "cont-2.png" in printed
 

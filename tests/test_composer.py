@@ -74,7 +74,7 @@ def test_a_d_major_primer_continued_stays_in_d_major(pretrained):
 def test_harmonize_keeps_every_melody_note_and_nothing_above(pretrained):
     melody = corpus.parse("bach/bwv269").parts[0]
     melody_roll = from_stream(melody)
-    result = pretrained.harmonize_roll(melody, seed=4)[0]
+    result = pretrained.harmonize_roll(melody, seed=4, particles=4)[0]
     assert np.array_equal(result.frames & melody_roll.frames, melody_roll.frames)
     for t in range(len(result)):
         top = np.flatnonzero(melody_roll.frames[t])
@@ -82,7 +82,7 @@ def test_harmonize_keeps_every_melody_note_and_nothing_above(pretrained):
             assert not result.frames[t, top[-1] + 1:].any()
     harmony = result.frames & ~melody_roll.frames
     assert harmony.sum() > len(result)            # real harmony, not a bare melody
-    score = pretrained.harmonize(melody, seed=4)
+    score = pretrained.harmonize(melody, seed=4, particles=4)
     assert score.analyze("key").tonic.name == melody.analyze("key").tonic.name
 
 
@@ -221,5 +221,5 @@ def test_continuations_and_harmonizations_keep_pickup_bar_lines_meter_and_tempo(
                 .getElementsByClass("Measure"))
     assert bars[0].number == 0 and bars[0].duration.quarterLength == 1
     assert [b.duration.quarterLength for b in bars[1:]] == [3, 3, 3, 1]    # ends with the music
-    harmonized = pretrained.harmonize_roll(prime, seed=1)[0]
+    harmonized = pretrained.harmonize_roll(prime, seed=1, particles=2)[0]
     assert (harmonized.pickup, harmonized.tempo_changes) == (2, ((8, 66.0),))
