@@ -356,6 +356,11 @@ class RnnRbmComposer:
                        particles: int = HARMONY_PARTICLES,
                        key: str | None = None, cadence: bool = False) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
+        parts = getattr(melody, "parts", ())
+        if len(parts) > 1:
+            warnings.warn(f"the melody is a score of {len(parts)} parts: all of them are taken as "
+                          "the melody; pass one part (score.parts[0]) to harmonize it alone",
+                          stacklevel=2)
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
         if cadence:   # a PianoRoll may come without a key: then it is detected

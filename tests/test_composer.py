@@ -95,6 +95,8 @@ def test_a_melody_is_read_in_the_key_given_or_written(pretrained):
         assert roll.key == "D major" and roll.transposition == -2
     harmonized = pretrained.harmonize(melody.measures(0, 2), key="trust", seed=1, particles=2)
     assert harmonized.recurse().getElementsByClass("KeySignature").first().sharps == 2
+    with pytest.warns(UserWarning, match="a score of 4 parts: all of them are taken as the melody"):
+        pretrained.harmonize_roll(corpus.parse("bach/bwv80.8").measures(0, 1), particles=1)
     with pytest.raises(ValueError, match="cannot read key 'H dur'"):
         pretrained.harmonize(melody, key="H dur")
 
