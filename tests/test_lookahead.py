@@ -19,7 +19,7 @@ SEEDS = {"nade": 5, "rbm": 6}
 
 def small_model(kind: str):
     config = RnnRbmConfig(n_visible=UNITS, n_hidden=3, n_recurrent=3, conditional=kind,
-                          order="descending")
+                          order="descending" if kind == "nade" else "ascending")
     model = (RnnNade if kind == "nade" else RnnRbm)(config).double()
     torch.manual_seed(SEEDS[kind])
     with torch.no_grad():
