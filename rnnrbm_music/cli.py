@@ -169,7 +169,8 @@ def cmd_continue(args) -> None:
     prime = composer.to_roll(args.primer, "primer", args.key)
     n_steps, n_bars = _length(args)
     rolls = composer.continue_roll(prime, n_steps, args.k, args.temperature, args.seed,
-                                   not args.no_prime, args.samples, n_bars=n_bars)
+                                   not args.no_prime, args.samples, n_bars=n_bars,
+                                   cadence=args.cadence)
     for i, roll in enumerate(rolls):
         accent = np.zeros_like(roll.frames)
         if not args.no_prime:
@@ -342,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sampling_arguments(cont)
     cont.add_argument("--no-prime", action="store_true", help="write the continuation alone")
     _key_argument(cont, "primer")
+    cont.add_argument("--cadence", action="store_true",
+                      help="end on the tonic chord of the key, led into by the look-ahead")
     cont.set_defaults(func=cmd_continue)
 
     harmonize = sub.add_parser("harmonize", help="harmonize a melody file")

@@ -317,7 +317,8 @@ class RnnRbmComposer:
     def continue_roll(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                       seed: int | None = None, include_prime: bool = True,
                       n: int = 1, key: str | None = None,
-                      n_bars: int | None = None) -> list[PianoRoll]:
+                      n_bars: int | None = None, cadence: bool = False,
+                      particles: int = HARMONY_PARTICLES) -> list[PianoRoll]:
         """Like :meth:`continue_sequence`, as PianoRolls."""
         prime_roll = self.to_roll(prime, "primer", key)
         if n_bars is not None:   # to the primer's next bar line, then whole bars of its meter
@@ -325,7 +326,11 @@ class RnnRbmComposer:
             meter = prime_roll.time_signature_at(end)
             n_steps = (prime_roll.downbeat_after(end) - end
                        + _positive(n_bars, "n_bars") * bar_frames(meter, self.steps_per_quarter))
-        frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
+        if cadence:
+            frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed,
+                                        self._final_tonic_chord(prime_roll, n_steps), n, particles)
+        else:
+            frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed, None, n)
         # From the primer's end: its last meter and tempo, its bar lines (a pickup if it ends
         # inside a bar).
         after = prime_roll[len(prime_roll):]
@@ -335,10 +340,14 @@ class RnnRbmComposer:
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                           seed: int | None = None, include_prime: bool = True,
                           n: int | None = None, key: str | None = None,
-                          n_bars: int | None = None):
+                          n_bars: int | None = None, cadence: bool = False,
+                          particles: int = HARMONY_PARTICLES):
         """Continue a primer (a music21 Stream, a file or a PianoRoll) for ``n_steps`` frames,
         or with ``n_bars`` to the end of the primer's last bar and ``n_bars`` whole bars more
-        (then ``n_steps`` is ignored).
+        (then ``n_steps`` is ignored). With ``cadence`` it ends on the tonic chord of the
+        primer's key for its last half note (the tonic on top and in the bass, the third
+        between: :func:`tonic_cadence`), which the continuation is drawn to lead into by the
+        look-ahead with ``particles`` particles (see :meth:`harmonize`).
 
         The primer's key (``key``: a name, ``"trust"`` for its key signature, or detected: see
         :meth:`to_roll`) is moved to the model's C; the recurrent state is
@@ -348,7 +357,7 @@ class RnnRbmComposer:
         ``include_prime`` the score starts with the primer (as read onto the frame grid).
         """
         rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1,
-                                   key, n_bars)
+                                   key, n_bars, cadence, particles)
         return _one_or_list([to_stream(r) for r in rolls], n)
 
     def harmonize_roll(self, melody, k: int = 25, temperature: float = 1.0,
@@ -369,17 +378,42 @@ class RnnRbmComposer:
             mask, values = tonic_cadence(mask, values, melody_roll.frames,
                                          (tonic + melody_roll.transposition) % 12, mode,
                                          melody_roll.note_starts())
-        if self.articulation:   # the melody's onsets held too, nothing struck above it;
-            # a cadence's bass and third sound, struck where the model strikes them
-            added = values & ~melody_roll.frames
-            mask = np.concatenate([mask, mask & ~added], axis=1)
-            values = np.concatenate([values, melody_roll.note_starts()], axis=1)
-        frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, (mask, values), n,
+        clamp = self._clamp_units(mask, values, melody_roll.frames, melody_roll.note_starts())
+        frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, clamp, n,
                                     particles)
         if self.articulation:
             return [self.decode(f, melody_roll) for f in frames]
         # Every melody note is struck as in the melody, even where the harmony held its pitch.
         return [melody_roll.replace(frames=f, onsets=melody_roll.note_starts()) for f in frames]
+
+    def _clamp_units(self, mask: np.ndarray, values: np.ndarray, melody: np.ndarray,
+                     starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A clamp on pitches ((T, pitches) each) as the model's units: in the articulation
+        layout the melody's onsets (``starts``) are held too and nothing is struck above it; a
+        cadence's added notes sound, struck where the model strikes them."""
+        if not self.articulation:
+            return mask, values
+        added = values & ~melody
+        return (np.concatenate([mask, mask & ~added], axis=1),
+                np.concatenate([values, starts], axis=1))
+
+    def _final_tonic_chord(self, context: PianoRoll, n_steps: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+        """The clamp that ends ``n_steps`` frames after ``context`` on its key's tonic chord for
+        a half note: the tonic on top (from G4 up), in the bass, and the third between."""
+        tonic, mode = keys.parse_key(context.key or keys.apply_key(context, False).key)
+        tonic = (tonic + context.transposition) % 12
+        final = min(n_steps, 2 * self.steps_per_quarter)
+        top = 67 + (tonic - 67) % 12 - PIANO_LOWEST
+        melody = np.zeros((n_steps, self._model().config.n_pitches), bool)
+        melody[-final:, top] = True
+        starts = np.zeros_like(melody)
+        starts[-final, top] = True
+        mask, values = melody_clamp(melody[-final:])
+        mask, values = tonic_cadence(mask, values, melody[-final:], tonic, mode)
+        whole_mask, whole_values = np.zeros_like(melody), np.zeros_like(melody)
+        whole_mask[-final:], whole_values[-final:] = mask, values
+        return self._clamp_units(whole_mask, whole_values, melody, starts)
 
     def harmonize(self, melody, k: int = 25, temperature: float = 1.0, seed: int | None = None,
                   n: int | None = None, particles: int = HARMONY_PARTICLES,

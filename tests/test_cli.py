@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import JSB
@@ -87,14 +88,17 @@ def test_key_and_bars_on_the_command_line(tmp_path, capsys):
     primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
     out = tmp_path / "cont.mid"
     assert main(["continue", str(primer), "--bars", "2", "--key", "D major", "--no-prime",
-                 "--seed", "1", "--out", str(out)]) == 0
+                 "--seed", "1", "--model", "nade", "--cadence", "--out", str(out)]) == 0
     import mido
 
     from rnnrbm_music import RnnRbmComposer, read
 
     prime = RnnRbmComposer.pretrained().to_roll(str(primer), key="D major")
     expected = prime.downbeat_after(len(prime)) - len(prime) + 2 * prime.frames_per_bar
-    assert len(read(out, normalize_key=False)) == expected
+    written = read(out, normalize_key=False)
+    assert len(written) == expected
+    last = {(int(p) + 21) % 12 for p in np.flatnonzero(written.frames[-1])}
+    assert last == {2, 6, 9}                                     # D major, --cadence
     keys = [m.key for track in mido.MidiFile(out).tracks for m in track
             if m.type == "key_signature"]
     assert keys == ["D"]

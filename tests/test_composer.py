@@ -112,6 +112,14 @@ def test_a_cadence_ends_on_the_tonic_triad_with_the_tonic_in_the_bass():
         classes = {int(p) % 12 for p in pitches}
         assert classes <= {7, 11, 2} and {7, 11} <= classes, (seed, pitches)
         assert pitches[0] % 12 == 7                                  # G in the bass
+    # A continuation ends on the tonic chord of its primer's key, for a half note.
+    primer = corpus.parse("bach/bwv80.8").measures(0, 4)            # D major
+    for seed in range(2):
+        roll = nade.continue_roll(primer, n_bars=2, key="trust", cadence=True, seed=seed,
+                                  include_prime=False)[0]
+        for frame in roll.frames[-4:]:
+            pitches = np.flatnonzero(frame) + 21 - roll.transposition
+            assert {int(p) % 12 for p in pitches} == {2, 6, 9} and pitches[0] % 12 == 2
 
 
 def test_the_cadence_covers_the_last_note_only_and_keeps_a_sung_third():
