@@ -100,3 +100,34 @@ def test_systematic_resampling_keeps_each_particle_in_proportion_to_its_weight()
     assert torch.allclose(counts.mean(0), torch.tensor([2.0, 1.0, 0.5, 0.5], dtype=torch.float64),
                           atol=0.05)
     assert (counts[:, 0] == 2).all()            # systematic: never more than one off its share
+
+
+def test_over_a_longer_melody_resampled_particles_keep_their_histories():
+    """Six frames: the particles are resampled on the way, and each must take its own history
+    along. The first frame's harmony, which the whole melody after it decides, follows its exact
+    posterior marginal; frame by frame it is far off."""
+    model = small_model("rbm")
+    steps = 6
+    mask = torch.zeros(steps, UNITS, dtype=torch.bool)
+    mask[:, FREE:] = True
+    values = torch.zeros(steps, UNITS, dtype=torch.float64)
+    values[torch.arange(steps), torch.tensor([3, 2] * 3)] = 1.0
+    harmonies = list(itertools.product(range(2 ** FREE), repeat=steps))
+    sequences = values.repeat(len(harmonies), 1, 1)
+    for i, harmony in enumerate(harmonies):
+        for t, h in enumerate(harmony):
+            sequences[i, t, :FREE] = torch.tensor([h & 1, h >> 1])
+    with torch.no_grad():
+        p = torch.softmax(exact_rbm_log_probs(model, sequences), 0)
+    first = torch.zeros(2 ** FREE, dtype=torch.float64).index_add_(
+        0, torch.tensor([h[0] for h in harmonies]), p)
+
+    def first_frame_distance(particles, seed):
+        frames = sample_given_clamps(model, mask, values, particles=particles, n=4000, k=1,
+                                     generator=torch.Generator().manual_seed(seed))
+        codes = (frames[:, 0, 0] + 2 * frames[:, 0, 1]).long()
+        drawn = torch.bincount(codes, minlength=2 ** FREE).double() / len(codes)
+        return 0.5 * float((drawn - first).abs().sum())
+
+    assert first_frame_distance(1, 3) > 0.1
+    assert first_frame_distance(64, 2) < 0.05
