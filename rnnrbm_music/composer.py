@@ -180,8 +180,7 @@ class RnnRbmComposer:
         which a lone melody can mislead (a D major chorale tune read as G major). Raises
         ValueError for a key name it cannot read.
         """
-        if key not in (None, "trust"):
-            keys.parse_key(key)                      # a bad name fails before any reading
+        given = None if key in (None, "trust") else keys.key_name(*keys.parse_key(key))
         options = dict(steps_per_quarter=self.steps_per_quarter, normalize_key=False,
                        trust_key=key == "trust")
         if isinstance(music, PianoRoll):
@@ -193,13 +192,11 @@ class RnnRbmComposer:
         else:
             raise TypeError(f"the {what} must be a music21 Stream, a file path or a PianoRoll, "
                             f"not {type(music).__name__}")
-        named = key if key not in (None, "trust") else roll.key
         if roll is music:          # taken as it is; a key given is recorded, not moved to
-            if key not in (None, "trust"):
-                roll = roll.replace(key=keys.key_name(*keys.parse_key(key)))
-        elif named:
-            roll = keys.apply_key(roll, self.normalize_key,
-                                  explicit_key=keys.key_name(*keys.parse_key(named)))
+            if given:
+                roll = roll.replace(key=given)
+        elif given or roll.key:
+            roll = keys.apply_key(roll, self.normalize_key, explicit_key=given or roll.key)
         if roll.steps_per_quarter != self.steps_per_quarter:
             raise ValueError(f"the {what} has {roll.steps_per_quarter} frames per quarter note, "
                              f"the model {self.steps_per_quarter}")
@@ -220,20 +217,29 @@ class RnnRbmComposer:
         return generator.manual_seed(seed) if seed is not None else generator.manual_seed(
             int(torch.seed() % 2 ** 62))
 
-    def _draw(self, n_steps: int, state: torch.Tensor | None, generator: torch.Generator,
-              k: int, temperature: float, clamp=None, n: int = 1
-              ) -> tuple[np.ndarray, torch.Tensor]:
-        """The one sampler: ``n`` x ``n_steps`` boolean frames from ``state``, and the new state."""
+    def _checked_model(self, n_steps: int, temperature: float) -> RnnRbm:
+        """The model, once the sampling settings are checked."""
         if n_steps < 1:
             raise ValueError(f"n_steps must be at least 1, got {n_steps}")
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
-        model = self._model()
-        torch_clamp = None
-        if clamp is not None:
-            mask, values = (torch.as_tensor(np.asarray(c), device=model.W.device) for c in clamp)
-            torch_clamp = (mask.bool(), values.float())
-        frames, state = model.sample(n_steps, state, k, generator, temperature, torch_clamp, n)
+        return self._model()
+
+    def _torch_clamp(self, clamp) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """A (mask, values) clamp of arrays as boolean and float tensors on the model's device."""
+        if clamp is None:
+            return None
+        mask, values = (torch.as_tensor(np.asarray(c), device=self._model().W.device)
+                        for c in clamp)
+        return mask.bool(), values.float()
+
+    def _draw(self, n_steps: int, state: torch.Tensor | None, generator: torch.Generator,
+              k: int, temperature: float, clamp=None, n: int = 1
+              ) -> tuple[np.ndarray, torch.Tensor]:
+        """The one sampler: ``n`` x ``n_steps`` boolean frames from ``state``, and the new state."""
+        model = self._checked_model(n_steps, temperature)
+        frames, state = model.sample(n_steps, state, k, generator, temperature,
+                                     self._torch_clamp(clamp), n)
         return frames.bool().cpu().numpy(), state
 
     def _state_after(self, prime: PianoRoll | None, n: int = 1) -> torch.Tensor | None:
@@ -252,18 +258,13 @@ class RnnRbmComposer:
         fixed. With ``particles`` > 1 the free units are drawn given the clamps of *all* frames,
         later ones too, by sequential Monte Carlo (:mod:`.engine.lookahead`); with 1, each frame
         given its own clamp and the past."""
-        if isinstance(particles, bool) or not isinstance(particles, int) or particles < 1:
-            raise ValueError(f"particles must be a whole number of at least 1, got {particles!r}")
-        if clamp is None or particles == 1:
+        if clamp is None or _positive(particles, "particles") == 1:
             frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
                                    temperature, clamp, n)
             return frames
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
-        model = self._model()
-        mask, values = (torch.as_tensor(np.asarray(c), device=model.W.device) for c in clamp)
+        model = self._checked_model(n_steps, temperature)
         state = self._state_after(prime, 1)
-        frames = sample_given_clamps(model, mask.bool(), values.float(), particles, n, k,
+        frames = sample_given_clamps(model, *self._torch_clamp(clamp), particles, n, k,
                                      self._generator(seed), temperature,
                                      None if state is None else state[0])
         return frames.bool().cpu().numpy()
@@ -372,8 +373,8 @@ class RnnRbmComposer:
                           stacklevel=2)
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
-        if cadence:   # a PianoRoll may come without a key: then it is detected
-            tonic, mode = keys.parse_key(melody_roll.key or keys.apply_key(melody_roll, False).key)
+        if cadence:
+            tonic, mode = _key_of(melody_roll)
             _warn_if_no_tonic_ending(melody_roll, tonic, mode)
             mask, values = tonic_cadence(mask, values, melody_roll.frames,
                                          (tonic + melody_roll.transposition) % 12, mode,
@@ -401,7 +402,7 @@ class RnnRbmComposer:
                            ) -> tuple[np.ndarray, np.ndarray]:
         """The clamp that ends ``n_steps`` frames after ``context`` on its key's tonic chord for
         a half note: the tonic on top (from G4 up), in the bass, and the third between."""
-        tonic, mode = keys.parse_key(context.key or keys.apply_key(context, False).key)
+        tonic, mode = _key_of(context)
         tonic = (tonic + context.transposition) % 12
         final = min(n_steps, 2 * self.steps_per_quarter)
         top = 67 + (tonic - 67) % 12 - PIANO_LOWEST
@@ -584,6 +585,12 @@ def tonic_cadence(mask: np.ndarray, values: np.ndarray, melody: np.ndarray, toni
         if sung not in thirds and below:
             mask[t, below[0]] = values[t, below[0]] = True
     return mask, values
+
+
+def _key_of(roll: PianoRoll) -> tuple[int, str]:
+    """(tonic pitch class as written, mode) of a roll's key; a roll without one (a PianoRoll
+    built by hand) has it detected from its notes."""
+    return keys.parse_key(roll.key or keys.apply_key(roll, False).key)
 
 
 def _warn_if_no_tonic_ending(melody: PianoRoll, tonic: int, mode: str) -> None:
