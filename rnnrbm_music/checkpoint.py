@@ -47,6 +47,21 @@ class Checkpoint:
     package_version: str = ""
 
 
+def model_path(path: str | os.PathLike) -> Path:
+    """``path`` as a model file to write: ``~`` expanded; ValueError unless it ends in
+    ``.safetensors`` (a ``.mid`` there is a slip for a music file).
+
+    >>> model_path("run/model.mid")
+    Traceback (most recent call last):
+    ...
+    ValueError: run/model.mid: a model file ends in .safetensors
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".safetensors":
+        raise ValueError(f"{path}: a model file ends in .safetensors")
+    return path
+
+
 def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
          optimizer: torch.optim.Optimizer | None = None) -> Path:
     """Write ``model`` (and, for resuming, ``optimizer``'s state) with ``config`` to ``path``.
@@ -60,7 +75,7 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
     >>> config.n_visible, config.n_hidden, config.n_recurrent, config.conditional
     (88, 8, 4, 'rbm')
     """
-    path = Path(path)
+    path = model_path(path)
     tensors = {name: p.detach().to("cpu").contiguous() for name, p in model.named_parameters()}
     if len(model.known_frames):
         tensors[_KNOWN_FRAMES] = _pack(model.known_frames)
@@ -85,7 +100,7 @@ def _umask() -> int:
 
 def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Read a checkpoint written by :func:`save`, checking its format, version and shapes."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise CheckpointError(f"{path}: no such model file")
     try:

@@ -2,23 +2,28 @@
 
 Output files are chosen by extension (``.mid``, ``.musicxml``, ``.png`` piano-roll plot), and
 ``--out`` may be given several times. ``--model`` defaults to the pretrained Bach-chorale RNN-RBM
-(``--model nade``: the pretrained RNN-NADE).
-Errors are one clear line on stderr and a non-zero exit status.
+(``--model nade``: the pretrained RNN-NADE). Every value is checked by the rules of
+:mod:`rnnrbm_music.checks`, as the Python API checks it; a bad one, like any other error, is one
+line on stderr and exit status 2. Warnings are one line each, ``rnnrbm-music: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import signal
 import sys
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__, checks
 from .composer import HARMONY_PARTICLES
-from .roll import PianoRoll
+from .music21_io import OUTPUT_FORMATS, write_all
+from .train import OPTIMIZERS, SCHEDULES
 
 #: Exit status of a command ended by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
@@ -30,11 +35,16 @@ CORPUS_HELP = ("files, folders or globs of MIDI/MusicXML/ABC/Humdrum; music21:QU
 
 def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
             normalize_key: bool = True):
+    """The corpus the command line names, read; ValueError if it holds no music (a path that
+    names nothing is an error here, not a piece skipped: it is a typo)."""
     from .corpus import Corpus
 
     corpora = []
     paths = []
     for item in items:
+        path = Path(item).expanduser()
+        if not (item.startswith("music21:") or path.exists() or glob.has_magic(item)):
+            raise ValueError(f"{item}: no such file or folder")
         if item.startswith("music21:"):
             corpora.append(Corpus.from_music21(item.split(":", 1)[1], normalize_key=normalize_key,
                                                steps_per_quarter=steps_per_quarter or 2))
@@ -46,11 +56,13 @@ def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
         corpora.append(Corpus(paths, normalize_key=normalize_key,
                               steps_per_quarter=steps_per_quarter or 2))
     rolls = [roll for corpus in corpora for roll in corpus]
+    if not rolls:
+        raise ValueError(f"{' '.join(items)}: no music could be read there")
     return Corpus(rolls, progress=False)
 
 
 def _load_composer(path: str | None, device: str):
-    """The model of ``--model``: a file, or ``rbm`` / ``nade`` (default ``rbm``) for a
+    """The model of ``--model``: a file, or ``rbm`` / ``nade`` (None: ``rbm``) for a
     pretrained one."""
     from .composer import PRETRAINED, RnnRbmComposer
 
@@ -59,12 +71,11 @@ def _load_composer(path: str | None, device: str):
     return RnnRbmComposer.load(path, device)
 
 
-def write_outputs(roll: PianoRoll, outputs: list[str], accent: np.ndarray | None = None,
-                  labels: tuple[str, str] = ("primer", "continuation")) -> list[Path]:
-    """Write one roll to every requested file, by extension; returns the paths written."""
-    from .music21_io import write
-
-    return [write(roll, out, accent=accent, labels=labels) for out in outputs]
+def write_outputs(roll, outputs: list[str], accent=None,
+                  labels: tuple[str, str] = ("primer", "continuation")) -> None:
+    """Write one roll to every ``--out`` file and print each path."""
+    for path in write_all(roll, outputs, accent, labels):
+        print(path)
 
 
 def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
@@ -73,46 +84,11 @@ def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
     return [str(Path(o).with_stem(f"{Path(o).stem}-{index + 1}")) for o in outputs]
 
 
-def _whole_number(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (argparse names the flag on error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def _length(args) -> tuple[int, int | None]:
     """(n_steps, n_bars) from --steps / --bars, which exclude each other."""
     if args.steps is not None and args.bars is not None:
         raise ValueError("give --steps or --bars, not both")
     return (64 if args.steps is None else args.steps), args.bars
-
-
-def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
-    parser.add_argument("--model", help="model file (.safetensors), or 'rbm' / 'nade' for the "
-                                        "pretrained RNN-RBM / RNN-NADE (default: rbm)")
-    if steps:
-        parser.add_argument("--steps", type=_whole_number, help="frames to compose (default 64)")
-        parser.add_argument("--bars", type=_whole_number,
-                            help="compose whole bars instead (a continuation first completes the "
-                                 "primer's last bar)")
-    parser.add_argument("--k", type=int, default=25, help="Gibbs steps per frame (default 25)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, help="makes the output reproducible")
-    parser.add_argument("-n", "--samples", type=int, default=1,
-                        help="how many pieces (files are numbered -1, -2...)")
-    parser.add_argument("--out", action="append", required=True,
-                        help="output file: .mid, .musicxml or .png (repeat for several)")
-    parser.add_argument("--device", default="auto")
-
-
-def _key_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--key", help=f"the {what}'s key: a name ('D major', 'f# minor') or "
-                                      "'trust' for its key signature (default: detected from "
-                                      "its notes)")
 
 
 def cmd_train(args) -> int:
@@ -134,7 +110,7 @@ def cmd_train(args) -> int:
     composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
                               device=args.device, **training)
     spq = model_settings.get("steps_per_quarter")
-    corpus = _corpus(args.corpus, "train", spq, composer.normalize_key)
+    corpus = _corpus(args.corpus, args.split, spq, composer.normalize_key)
     if not spq and corpus.rolls:   # a benchmark split brings its own frame rate
         composer.steps_per_quarter = corpus.rolls[0].steps_per_quarter
     valid = None
@@ -160,8 +136,7 @@ def cmd_generate(args) -> None:
     rolls = composer.generate_roll(n_steps, args.k, args.temperature, args.seed, args.key,
                                    args.time_signature, args.bpm, args.samples, n_bars)
     for i, roll in enumerate(rolls):
-        for path in write_outputs(roll, _numbered(args.out, i, len(rolls))):
-            print(path)
+        write_outputs(roll, _numbered(args.out, i, len(rolls)))
 
 
 def cmd_continue(args) -> None:
@@ -175,8 +150,7 @@ def cmd_continue(args) -> None:
         accent = np.zeros_like(roll.frames)
         if not args.no_prime:
             accent[:len(prime)] = True
-        for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), accent):
-            print(path)
+        write_outputs(roll, _numbered(args.out, i, len(rolls)), accent)
 
 
 def cmd_harmonize(args) -> None:
@@ -185,9 +159,8 @@ def cmd_harmonize(args) -> None:
     rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
                                     args.particles, cadence=args.cadence)
     for i, roll in enumerate(rolls):
-        for path in write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
-                                  ("melody", "harmony")):
-            print(path)
+        write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
+                      ("melody", "harmony"))
 
 
 def _part(path: str, part: int | None):
@@ -206,6 +179,9 @@ def _part(path: str, part: int | None):
 
 
 def cmd_evaluate(args) -> None:
+    if args.model_file and args.model and args.model_file != args.model:
+        raise ValueError(f"two models: {args.model_file} and --model {args.model}; give one")
+    args.model = args.model_file or args.model
     composer = _load_composer(args.model, args.device)
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
     known = None
@@ -239,10 +215,17 @@ def cmd_evaluate(args) -> None:
         print(f"written: {args.json}")
 
 
-def cmd_ports(args) -> None:
+def cmd_ports(args) -> int:
+    """Print every backend's ports; exit status 1 when no backend answers."""
     from .live import list_ports
 
-    for api, ports in list_ports(args.api).items():
+    found = list_ports(args.api)
+    if all("error" in ports for ports in found.values()):
+        print("rnnrbm-music: no MIDI backend answers: "
+              + "; ".join(f"{api}: {ports['error']}" for api, ports in found.items()),
+              file=sys.stderr)
+        return 1
+    for api, ports in found.items():
         if "error" in ports:
             print(f"{api}: unavailable ({ports['error']})")
             continue
@@ -250,6 +233,7 @@ def cmd_ports(args) -> None:
         print("".join(f"  {name}\n" for name in ports["inputs"]) or "  (none)\n", end="")
         print(f"{api} outputs (for --port / --out):")
         print("".join(f"  {name}\n" for name in ports["outputs"]) or "  (none)\n", end="")
+    return 0
 
 
 def cmd_play(args) -> None:
@@ -257,7 +241,8 @@ def cmd_play(args) -> None:
 
     composer = _load_composer(args.model, args.device)
     with LivePlayer(args.port, args.virtual, bpm=args.bpm, channel=args.channel - 1,
-                    velocity=args.velocity, program=args.program, api=args.api,
+                    velocity=args.velocity,
+                    program=None if args.program is None else args.program - 1, api=args.api,
                     clock=args.clock) as player:
         where = args.port or f"virtual port {args.virtual!r}"
         print(f"playing on {where} at {args.bpm:g} bpm"
@@ -282,64 +267,203 @@ def cmd_live(args) -> None:
 
 
 def cmd_demo(args) -> None:
-    from .demo import run_demo
+    from .demo import describe, run_demo
 
-    for path in run_demo(args.out_dir, seed=args.seed):
-        print(path)
+    print(describe(run_demo(args.out_dir, seed=args.seed)))
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house rules: a bad value is one line on stderr and exit status 2, and
+    ``--help`` shows every default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Each option's help ends with its default, unless it has none (a flag, a required
+    option) or the help says it in words (a default chosen at run time)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (default in (None, False, argparse.SUPPRESS) or "default" in text
+                or not action.option_strings and action.nargs not in ("?", "*")):
+            return text
+        shown = " ".join(default) if isinstance(default, list) else default
+        return f"{text} (default: {shown})".lstrip()
+
+
+def _checked(name: str):
+    """The argparse type of a flag setting API argument ``name`` (:mod:`.checks`)."""
+    return checks.argument_type(name)
+
+
+def _output_file(kinds: tuple[str, ...], what: str):
+    """An argparse type: a path (``~`` expanded) whose extension is one of ``kinds``."""
+
+    def parse(text: str) -> str:
+        path = Path(text).expanduser()
+        if path.suffix.lower() not in kinds:
+            raise argparse.ArgumentTypeError(
+                f"{text}: {what} ends in {', '.join(kinds[:-1])} or {kinds[-1]}"
+                if len(kinds) > 1 else f"{text}: {what} ends in {kinds[0]}")
+        return str(path)
+
+    return parse
+
+
+MUSIC_OUT = _output_file((*OUTPUT_FORMATS, ".png"), "an output file")
+MODEL_OUT = _output_file((".safetensors",), "a model file")
+MODEL_HELP = "model file (.safetensors), or 'rbm' / 'nade' for the pretrained RNN-RBM / RNN-NADE"
+
+
+def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
+    parser.add_argument("--model", default="rbm", help=MODEL_HELP)
+    if steps:
+        parser.add_argument("--steps", type=_checked("n_steps"),
+                            help="frames to compose (default: 64; --bars instead counts bars)")
+        parser.add_argument("--bars", type=_checked("n_bars"),
+                            help="compose whole bars instead (a continuation first completes the "
+                                 "primer's last bar)")
+    parser.add_argument("--k", type=_checked("k"), default=25,
+                        help="Gibbs steps per frame (an RNN-RBM's sampler; an RNN-NADE draws "
+                             "exactly and ignores it)")
+    parser.add_argument("--temperature", type=_checked("temperature"), default=1.0,
+                        help="above 1: bolder, below 1: safer")
+    parser.add_argument("--seed", type=_checked("seed"),
+                        help="makes the output reproducible (default: a new piece each time)")
+    parser.add_argument("-n", "--samples", type=_checked("n"), default=1,
+                        help="how many pieces (files are numbered -1, -2...)")
+    parser.add_argument("--out", action="append", required=True, type=MUSIC_OUT,
+                        help="output file: .mid, .musicxml (.xml, .mxl) or .png (repeat for "
+                             "several)")
+    _device_argument(parser)
+
+
+def _device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto",
+                        help="where to compute: auto (a GPU if there is one), cpu, cuda, cuda:1, "
+                             "mps")
+
+
+def _key_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--key", help=f"the {what}'s key: a name ('D major', 'f# minor') or "
+                                      "'trust' for its key signature (default: detected from "
+                                      "its notes)")
+
+
+def _train_parser(sub) -> None:
     from .train import TrainConfig
 
-    parser = argparse.ArgumentParser(
-        prog="rnnrbm-music",
-        description="Learn polyphonic music with an RNN-RBM and compose with it.",
-        epilog="Distributed training: start `train` under torchrun, e.g. "
-               "torchrun --nproc_per_node=4 -m rnnrbm_music.cli train ...")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
     train = sub.add_parser("train", help="train a model on a corpus",
-                           description="Train an RNN-RBM on a corpus and write it to --out.")
+                           description="Train an RNN-RBM (or RNN-NADE) on a corpus and write it "
+                                       "to --out.")
     train.add_argument("corpus", nargs="+", help=CORPUS_HELP)
-    train.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    train.add_argument("--out", required=True, type=MODEL_OUT,
+                       help="model file to write (.safetensors)")
+    train.add_argument("--split", default="train", help="the split of a benchmark .pickle")
     train.add_argument("--config", help="JSON file of settings (a recipe); flags override it")
-    train.add_argument("--valid", nargs="+", help="validation corpus (benchmark: valid split)")
-    train.add_argument("--valid-fraction", type=float, help="hold out this fraction for validation")
+    train.add_argument("--valid", nargs="+",
+                       help="validation corpus (a benchmark .pickle: its valid split)")
+    train.add_argument("--valid-fraction", type=_checked("valid_fraction"),
+                       help="hold out this fraction of the corpus for validation")
     train.add_argument("--resume", help="checkpoint to resume from")
-    train.add_argument("--hidden", dest="n_hidden", type=int)
-    train.add_argument("--recurrent", dest="n_recurrent", type=int)
-    train.add_argument("--steps-per-quarter", type=int)
+    train.add_argument("--hidden", dest="n_hidden", type=_checked("n_hidden"),
+                       help="hidden units of each frame's RBM or NADE (default: 150)")
+    train.add_argument("--recurrent", dest="n_recurrent", type=_checked("n_recurrent"),
+                       help="recurrent units (default: 100)")
+    train.add_argument("--steps-per-quarter", type=_checked("steps_per_quarter"),
+                       help="frames per quarter note (default: 2, or a benchmark's own)")
     train.add_argument("--conditional", choices=("rbm", "nade"),
                        help="each frame's conditional: rbm (the RNN-RBM, default) or nade (the "
                             "RNN-NADE: exact likelihood, exact sampling)")
     train.add_argument("--order", choices=("ascending", "descending"),
-                       help="the RNN-NADE's unit order (default ascending; descending puts the "
+                       help="the RNN-NADE's unit order (default: ascending; descending puts the "
                             "melody first, which makes harmonizing exact)")
     train.add_argument("--articulation", action="store_const", const=True,
                        help="learn where notes are struck too (an onset unit per pitch), so "
                             "repeated notes survive (default: off, the benchmarks' layout)")
     train.add_argument("--no-normalize-key", action="store_true",
-                       help="keep every piece in its own key")
-    train.add_argument("--device", default="auto")
+                       help="keep every piece in its own key (default: all moved to C)")
+    _device_argument(train)
+    settings = train.add_argument_group("training settings (a recipe's keys; flags override it)")
     for f in fields(TrainConfig):
         flag = f"--{f.name.replace('_', '-')}"
+        note = TRAINING_HELP.get(f.name, "")
         if isinstance(f.default, bool):
-            train.add_argument(flag, dest=f.name, action="store_const", const=True,
-                               help=f"(default {f.default})")
+            settings.add_argument(flag, dest=f.name, action="store_const", const=True,
+                                  help=f"{note} (default: {'on' if f.default else 'off'})")
             continue
-        kind = {"clip_grad": float, "patience": int, "decay_epochs": int}.get(f.name, type(f.default))
-        train.add_argument(flag, dest=f.name, type=kind, help=f"(default {f.default})")
+        kind = _checked(f.name) if f.name in checks.RULES else type(f.default)
+        choices = {"optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES}.get(f.name)
+        settings.add_argument(flag, dest=f.name, type=kind, choices=choices,
+                              help=f"{note} (default: {f.default})".lstrip())
     train.set_defaults(func=cmd_train)
+
+
+#: What each training setting means, for ``train --help`` (TrainConfig documents them too).
+TRAINING_HELP = {
+    "epochs": "passes over the corpus", "batch_size": "subsequences per batch",
+    "seq_len": "frames per subsequence", "k": "Gibbs steps of CD-k (RNN-RBM)",
+    "optimizer": "", "lr": "learning rate", "momentum": "for nesterov",
+    "weight_decay": "L2 penalty", "dropout": "of the RNN state where it sets the biases",
+    "transpose": "shift each subsequence by a random -N..N semitones per epoch",
+    "clip_grad": "maximum gradient norm (default: none)", "lr_schedule": "",
+    "lr_decay": "per epoch, for exponential", "decay_epochs":
+        "cosine decay over the last N epochs only (default: all)",
+    "pretrain_epochs": "plain-RBM pretraining epochs", "pretrain_lr": "its learning rate",
+    "patience": "stop after N epochs without a better validation figure (default: never)",
+    "valid_accuracy": "also report expected frame accuracy on validation",
+    "grad_accumulation": "batches per optimizer step",
+    "max_nonfinite": "consecutive non-finite batches before giving up", "seed": "",
+    "checkpoint_every": "epochs between checkpoints (0: only at the end)",
+    "keep_checkpoints": "keep each periodic checkpoint as NAME-epochNNNN.safetensors",
+}
+
+
+def _live_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="rbm", help=MODEL_HELP)
+    p.add_argument("--bpm", type=_checked("bpm"), default=100, help="tempo, quarter notes per minute")
+    p.add_argument("--virtual", default="rnnrbm-music",
+                   help="name of the virtual output port to create")
+    p.add_argument("--channel", type=_checked("channel"), default=1,
+                   help="MIDI channel, counted 1-16 as DAWs count them")
+    p.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"],
+                   help="rtmidi backend (default: the first that works)")
+    p.add_argument("--k", type=_checked("k"), default=25, help="Gibbs steps per frame")
+    p.add_argument("--temperature", type=_checked("temperature"), default=1.0,
+                   help="above 1: bolder, below 1: safer")
+    p.add_argument("--seed", type=_checked("seed"), help="makes the music reproducible")
+    _device_argument(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rnnrbm-music",
+        description="Learn polyphonic music with an RNN-RBM and compose with it.",
+        epilog="Distributed training: start `train` under torchrun, e.g. "
+               "torchrun --nproc_per_node=4 -m rnnrbm_music.cli train ...")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train_parser(sub)
 
     generate = sub.add_parser("generate", help="compose from scratch")
     _sampling_arguments(generate)
-    generate.add_argument("--key", default="C major", help='e.g. "D major", "F# minor"')
-    generate.add_argument("--time-signature", default="4/4")
-    generate.add_argument("--bpm", type=float, default=120)
+    generate.add_argument("--key", type=_checked("key"), default="C major",
+                          help='e.g. "D major", "F# minor"')
+    generate.add_argument("--time-signature", type=_checked("time_signature"), default="4/4",
+                          help="e.g. 3/4, 6/8")
+    generate.add_argument("--bpm", type=_checked("bpm"), default=120,
+                          help="tempo, quarter notes per minute")
     generate.set_defaults(func=cmd_generate)
 
     cont = sub.add_parser("continue", help="continue a primer (MIDI, MusicXML, ABC... file)")
-    cont.add_argument("primer")
+    cont.add_argument("primer", help="a music file, or music as text ('tinyNotation: 4/4 c4 d e')")
     _sampling_arguments(cont)
     cont.add_argument("--no-prime", action="store_true", help="write the continuation alone")
     _key_argument(cont, "primer")
@@ -348,13 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
     cont.set_defaults(func=cmd_continue)
 
     harmonize = sub.add_parser("harmonize", help="harmonize a melody file")
-    harmonize.add_argument("melody")
+    harmonize.add_argument("melody",
+                           help="a music file, or music as text ('tinyNotation: 4/4 c4 d e')")
     _sampling_arguments(harmonize, steps=False)
     _key_argument(harmonize, "melody")
-    harmonize.add_argument("--particles", type=_whole_number, default=HARMONY_PARTICLES,
+    harmonize.add_argument("--particles", type=_checked("particles"), default=HARMONY_PARTICLES,
                            help="harmonies followed at once, so that each chord knows where the "
-                                f"melody goes next (default {HARMONY_PARTICLES}; 1: frame by "
-                                "frame)")
+                                "melody goes next (1: frame by frame)")
     harmonize.add_argument("--part", type=int,
                            help="harmonize this part of the file alone (0: the first); by "
                                 "default every part of the file is the melody")
@@ -363,88 +487,92 @@ def build_parser() -> argparse.ArgumentParser:
     harmonize.set_defaults(func=cmd_harmonize)
 
     evaluate = sub.add_parser("evaluate", help="NLL and frame accuracy of a model on data")
-    evaluate.add_argument("model", nargs="?",
-                          help="model file, or 'rbm' / 'nade' for a pretrained one (default: rbm)")
+    evaluate.add_argument("model_file", nargs="?", metavar="MODEL",
+                          help="model file, or 'rbm' / 'nade' (as --model)")
+    evaluate.add_argument("--model", help=MODEL_HELP + " (default: rbm)")
     evaluate.add_argument("--data", nargs="+", required=True, help=CORPUS_HELP)
-    evaluate.add_argument("--split", default="test", help="benchmark split (default test)")
-    evaluate.add_argument("--valid-fraction", type=float,
+    evaluate.add_argument("--split", default="test", help="the split of a benchmark .pickle")
+    evaluate.add_argument("--valid-fraction", type=_checked("valid_fraction"),
                           help="evaluate on the pieces `train --valid-fraction` held out")
-    evaluate.add_argument("--split-seed", type=int, default=0,
+    evaluate.add_argument("--split-seed", type=_checked("seed"), default=0,
                           help="the seed of that split (the training seed)")
-    evaluate.add_argument("--chains", type=int, default=20,
-                          help="AIS chains per frame (default 20: see benchmarks/nll_accuracy.py); "
-                               "for an RNN-NADE, exact draws per frame for the accuracy")
-    evaluate.add_argument("--betas", type=int, default=1000, help="AIS temperatures")
+    evaluate.add_argument("--chains", type=_checked("n_chains"), default=20,
+                          help="AIS chains per frame (see benchmarks/nll_accuracy.py); for an "
+                               "RNN-NADE, exact draws per frame for the accuracy")
+    evaluate.add_argument("--betas", type=_checked("n_betas"), default=1000,
+                          help="AIS temperatures")
     evaluate.add_argument("--known", metavar="SPLIT",
                           help="also sum this split's distinct frames exactly in every frame's "
                                "partition function (benchmark pickles: --known train; with "
                                "--valid-fraction any value means the pieces trained on; default: "
                                "the evaluated pieces' frames and the training frames that the "
                                "model file keeps)")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=_checked("seed"), default=0, help="of the AIS chains")
     evaluate.add_argument("--json", help="also write the figures and settings to this file")
-    evaluate.add_argument("--device", default="auto")
+    _device_argument(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 
-    def live_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model",
-                       help="model file, or 'rbm' / 'nade' for a pretrained one (default: rbm)")
-        p.add_argument("--bpm", type=float, default=100)
-        p.add_argument("--virtual", default="rnnrbm-music",
-                       help="name of the virtual output port to create (default rnnrbm-music)")
-        p.add_argument("--channel", type=int, default=1, help="MIDI channel 1-16")
-        p.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"],
-                       help="rtmidi backend (default: the first that works)")
-        p.add_argument("--k", type=int, default=25)
-        p.add_argument("--temperature", type=float, default=1.0)
-        p.add_argument("--seed", type=int)
-        p.add_argument("--device", default="auto")
-
     play = sub.add_parser("play", help="play endless music to a MIDI port, live")
-    live_arguments(play)
+    _live_arguments(play)
     play.add_argument("--port", help="an existing output port (exact name, see `ports`)")
     play.add_argument("--prime", help="a file to continue")
-    play.add_argument("--bars", type=int, help="stop after N bars (default: until Ctrl+C)")
-    play.add_argument("--velocity", type=int, default=80)
-    play.add_argument("--program", type=int, help="General MIDI program to select first")
+    play.add_argument("--bars", type=_checked("bars"),
+                      help="stop after N bars (default: until Ctrl+C)")
+    play.add_argument("--velocity", type=_checked("velocity"), default=80, help="1-127")
+    play.add_argument("--program", type=_checked("program"),
+                      help="General MIDI program to select first, counted 1-128 as the GM list "
+                           "counts them (1: acoustic grand piano; default: none sent)")
     play.add_argument("--clock", action="store_true", help="also send MIDI clock, Start, Stop")
     play.set_defaults(func=cmd_play)
 
     live = sub.add_parser("live", help="call and response: answer what a player plays")
-    live_arguments(live)
+    _live_arguments(live)
     live.add_argument("--in", dest="in_port", required=True, help="input port (exact name)")
     live.add_argument("--out", help="an existing output port (default: a virtual one)")
-    live.add_argument("--silence-bars", type=float, default=1.0,
+    live.add_argument("--silence-bars", type=_checked("silence_bars"), default=1.0,
                       help="bars of silence that end a phrase")
-    live.add_argument("--controller", type=int,
+    live.add_argument("--controller", type=_checked("controller"),
                       help="a controller that ends a phrase when pressed, e.g. 64 (sustain)")
-    live.add_argument("--answer-bars", type=int, help="length of answers (default: the phrase's)")
-    live.add_argument("--phrases", type=int, help="stop after N answers")
+    live.add_argument("--answer-bars", type=_checked("answer_bars"),
+                      help="length of answers (default: the phrase's)")
+    live.add_argument("--phrases", type=_checked("phrases"),
+                      help="stop after N answers (default: until Ctrl+C)")
     live.set_defaults(func=cmd_live)
 
     ports = sub.add_parser("ports", help="list MIDI input and output ports")
-    ports.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"])
+    ports.add_argument("--api", choices=["jack", "alsa", "coremidi", "windows"],
+                       help="one rtmidi backend (default: every one this system may have)")
     ports.set_defaults(func=cmd_ports)
 
     demo = sub.add_parser("demo", help="continue and harmonize a well-known tune")
-    demo.add_argument("--out-dir", default="demo-output")
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--out-dir", default="demo-output", help="where the six files go")
+    demo.add_argument("--seed", type=_checked("seed"), default=7, help="of both pieces")
     demo.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``rnnrbm-music``."""
+    """Entry point of ``rnnrbm-music``: the exit status (0 done, 1 no MIDI backend for
+    ``ports``, 2 an error, 130 interrupted)."""
     from .checkpoint import CheckpointError
     from .composer import NotFittedError
     from .live import LiveMidiError
     from .music21_io import ReadError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:   # --help, --version (0) or a bad value, already said (2)
+        return exit.code
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning
     try:
         status = args.func(args)
-    except (ReadError, CheckpointError, NotFittedError, LiveMidiError, ValueError, OSError,
+    except OSError as error:   # a file that cannot be read or written: its name and why
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"rnnrbm-music: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except (ReadError, CheckpointError, NotFittedError, LiveMidiError, ValueError,
             TypeError) as error:
         print(f"rnnrbm-music: error: {error}", file=sys.stderr)
         return 2
@@ -453,7 +581,14 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = shown
     return status or 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the command line shows it: ``rnnrbm-music: warning: ...``, without the
+    source line Python adds (a list in the message keeps its own lines)."""
+    print(f"rnnrbm-music: warning: {message}", file=file or sys.stderr)
 
 
 def _terminate_as_interrupt(signum, frame) -> None:

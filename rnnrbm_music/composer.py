@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from . import checkpoint, keys
+from .checks import check_all, checked, frames_to_draw
 from .corpus import Corpus, as_corpus
 from .engine import RnnRbm, RnnRbmConfig, build
 from .engine.lookahead import sample_given_clamps
@@ -37,6 +38,8 @@ from .train import TrainConfig, TrainResult, train
 #: The models that ship with the package, by conditional (docs/pretrained.md).
 PRETRAINED = {"rbm": Path(__file__).with_name("models") / "bach_chorales.safetensors",
               "nade": Path(__file__).with_name("models") / "bach_chorales_nade.safetensors"}
+#: How files credit what the model composed.
+CREDIT = "rnnrbm-music"
 #: Harmonies a harmonization follows at once (its look-ahead): benchmarks/harmony_quality.py.
 HARMONY_PARTICLES = 16
 _TRAINING_FIELDS = {f.name for f in fields(TrainConfig)}
@@ -77,9 +80,9 @@ class RnnRbmComposer:
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
                             f"{sorted(_TRAINING_FIELDS)}")
-        self.n_hidden = n_hidden
-        self.n_recurrent = n_recurrent
-        self.steps_per_quarter = steps_per_quarter
+        self.n_hidden, self.n_recurrent, self.steps_per_quarter, seed = check_all(
+            n_hidden=n_hidden, n_recurrent=n_recurrent, steps_per_quarter=steps_per_quarter,
+            seed=seed)
         self.normalize_key = normalize_key
         self.articulation = articulation
         RnnRbmConfig(conditional=conditional, order=order)   # checks both settings
@@ -217,12 +220,12 @@ class RnnRbmComposer:
         return generator.manual_seed(seed) if seed is not None else generator.manual_seed(
             int(torch.seed() % 2 ** 62))
 
-    def _checked_model(self, n_steps: int, temperature: float) -> RnnRbm:
-        """The model, once the sampling settings are checked."""
-        if n_steps < 1:
-            raise ValueError(f"n_steps must be at least 1, got {n_steps}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
+    def _checked_model(self, n_steps: int, k: int, temperature: float, n: int = 1,
+                       particles: int = 1) -> RnnRbm:
+        """The model, once the sampling settings are checked (:mod:`rnnrbm_music.checks`): the
+        frames to draw fit in memory, ``k`` and ``temperature`` are in range."""
+        frames_to_draw(n_steps, n, particles)
+        check_all(k=k, temperature=temperature)
         return self._model()
 
     def _torch_clamp(self, clamp) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -237,7 +240,7 @@ class RnnRbmComposer:
               k: int, temperature: float, clamp=None, n: int = 1
               ) -> tuple[np.ndarray, torch.Tensor]:
         """The one sampler: ``n`` x ``n_steps`` boolean frames from ``state``, and the new state."""
-        model = self._checked_model(n_steps, temperature)
+        model = self._checked_model(n_steps, k, temperature, n)
         frames, state = model.sample(n_steps, state, k, generator, temperature,
                                      self._torch_clamp(clamp), n)
         return frames.bool().cpu().numpy(), state
@@ -258,11 +261,12 @@ class RnnRbmComposer:
         fixed. With ``particles`` > 1 the free units are drawn given the clamps of *all* frames,
         later ones too, by sequential Monte Carlo (:mod:`.engine.lookahead`); with 1, each frame
         given its own clamp and the past."""
-        if clamp is None or _positive(particles, "particles") == 1:
+        check_all(seed=seed)
+        if clamp is None or checked("particles", particles) == 1:
             frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
                                    temperature, clamp, n)
             return frames
-        model = self._checked_model(n_steps, temperature)
+        model = self._checked_model(n_steps, k, temperature, n, particles)
         state = self._state_after(prime, 1)
         frames = sample_given_clamps(model, *self._torch_clamp(clamp), particles, n, k,
                                      self._generator(seed), temperature,
@@ -290,14 +294,16 @@ class RnnRbmComposer:
                       seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
                       bpm: float = 120, n: int = 1, n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`generate`, as PianoRolls."""
-        tonic, mode = keys.parse_key(key)
-        name = keys.key_name(tonic, mode)
+        name, time_signature, bpm, *_ = check_all(
+            key=key, time_signature=time_signature, bpm=bpm, n_bars=n_bars,
+            n_steps=None if n_bars is not None else n_steps, k=k, temperature=temperature,
+            seed=seed, n=n)
         if n_bars is not None:
-            n_steps = _positive(n_bars, "n_bars") * bar_frames(time_signature, self.steps_per_quarter)
+            n_steps = checked("n_bars", n_bars) * bar_frames(time_signature, self.steps_per_quarter)
         frames = self.sample_frames(n_steps, None, k, temperature, seed, None, n)
         context = PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
                             steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
-                            bpm=bpm, key=name,
+                            bpm=bpm, key=name, composer=CREDIT,
                             transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
         return [self.decode(f, context) for f in frames]
 
@@ -321,12 +327,14 @@ class RnnRbmComposer:
                       n_bars: int | None = None, cadence: bool = False,
                       particles: int = HARMONY_PARTICLES) -> list[PianoRoll]:
         """Like :meth:`continue_sequence`, as PianoRolls."""
+        check_all(n_steps=None if n_bars is not None else n_steps, n_bars=n_bars, k=k,
+                  temperature=temperature, seed=seed, n=n, particles=particles)
         prime_roll = self.to_roll(prime, "primer", key)
         if n_bars is not None:   # to the primer's next bar line, then whole bars of its meter
             end = len(prime_roll)
             meter = prime_roll.time_signature_at(end)
             n_steps = (prime_roll.downbeat_after(end) - end
-                       + _positive(n_bars, "n_bars") * bar_frames(meter, self.steps_per_quarter))
+                       + checked("n_bars", n_bars) * bar_frames(meter, self.steps_per_quarter))
         if cadence:
             frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed,
                                         self._final_tonic_chord(prime_roll, n_steps), n, particles)
@@ -336,7 +344,9 @@ class RnnRbmComposer:
         # inside a bar).
         after = prime_roll[len(prime_roll):]
         continuations = [self.decode(f, after) for f in frames]
-        return [prime_roll.concat(c) if include_prime else c for c in continuations]
+        credits = _credits("Continuation", "continued", prime_roll)
+        return [(prime_roll.concat(c) if include_prime else c).replace(**credits)
+                for c in continuations]
 
     def continue_sequence(self, prime, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                           seed: int | None = None, include_prime: bool = True,
@@ -366,6 +376,7 @@ class RnnRbmComposer:
                        particles: int = HARMONY_PARTICLES,
                        key: str | None = None, cadence: bool = False) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
+        check_all(k=k, temperature=temperature, seed=seed, n=n, particles=particles)
         parts = getattr(melody, "parts", ())
         if len(parts) > 1:
             warnings.warn(f"the melody is a score of {len(parts)} parts: all of them are taken as "
@@ -382,10 +393,12 @@ class RnnRbmComposer:
         clamp = self._clamp_units(mask, values, melody_roll.frames, melody_roll.note_starts())
         frames = self.sample_frames(len(melody_roll), None, k, temperature, seed, clamp, n,
                                     particles)
+        credits = _credits("Harmonization", "harmonized", melody_roll)
         if self.articulation:
-            return [self.decode(f, melody_roll) for f in frames]
+            return [self.decode(f, melody_roll).replace(**credits) for f in frames]
         # Every melody note is struck as in the melody, even where the harmony held its pitch.
-        return [melody_roll.replace(frames=f, onsets=melody_roll.note_starts()) for f in frames]
+        return [melody_roll.replace(frames=f, onsets=melody_roll.note_starts(), **credits)
+                for f in frames]
 
     def _clamp_units(self, mask: np.ndarray, values: np.ndarray, melody: np.ndarray,
                      starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -450,6 +463,7 @@ class RnnRbmComposer:
         >>> figures["layout"]              # the pretrained model learns onsets too
         '176 units: 88 sounding + 88 onset'
         """
+        n_chains, n_betas, seed = check_all(n_chains=n_chains, n_betas=n_betas, seed=seed)
         data = [self.encode(roll) for roll in self._corpus(corpus)]
         known_data = [self.encode(roll) for roll in self._corpus(known)] if known is not None else []
         model = self._model()
@@ -609,10 +623,12 @@ def _warn_if_no_tonic_ending(melody: PianoRoll, tonic: int, mode: str) -> None:
                       stacklevel=3)
 
 
-def _positive(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
-    return int(value)
+def _credits(work: str, verb: str, source: PianoRoll) -> dict:
+    """The title and composer of a piece made from ``source``: "Continuation of bwv66.6",
+    "J.S. Bach, continued by rnnrbm-music"."""
+    return {"title": f"{work} of {source.title}" if source.title else work,
+            "composer": f"{source.composer}, {verb} by {CREDIT}" if source.composer else
+            f"{verb.capitalize()} by {CREDIT}"}
 
 
 def _one_or_list(items: list, n: int | None):

@@ -162,7 +162,7 @@ class Corpus(Sequence[PianoRoll]):
                 self._fail(error if isinstance(error, ReadError) else ReadError(name, str(error)))
 
     def _expand(self, source: str | os.PathLike) -> list[Path]:
-        path = Path(source)
+        path = Path(source).expanduser()
         if path.is_dir():
             found = sorted(p for p in path.rglob("*")
                            if p.suffix.lower() in _READABLE and p.is_file())
@@ -172,8 +172,8 @@ class Corpus(Sequence[PianoRoll]):
             return found
         if path.is_file():
             return [path]
-        if glob.has_magic(str(source)):
-            found = sorted(Path(p) for p in glob.glob(str(source), recursive=True)
+        if glob.has_magic(str(path)):
+            found = sorted(Path(p) for p in glob.glob(str(path), recursive=True)
                            if Path(p).is_file())
             if not found:
                 self._fail(ReadError(source, "the pattern matches no files"))
@@ -254,7 +254,7 @@ class Corpus(Sequence[PianoRoll]):
         >>> len(Corpus.from_benchmark("../shared/data/benchmarks/jsb_chorales.pickle", "test"))
         77
         """
-        path = Path(path)
+        path = Path(path).expanduser()
         try:
             with open(path, "rb") as f:
                 # The benchmark files are pickles by definition; they are data the user chose to

@@ -31,20 +31,37 @@ def run_demo(out_dir: str | os.PathLike = "demo-output", seed: int = 7) -> list[
     from music21 import corpus
 
     from . import RnnRbmComposer
-    from .cli import write_outputs
+    from .music21_io import write_all
 
     out = Path(out_dir)
     composer = RnnRbmComposer.pretrained(device="cpu")
     chorale = corpus.parse(TUNE)
-    primer = composer.to_roll(chorale.measures(0, 4), "primer", key="trust")
+    primer = composer.to_roll(chorale.measures(0, 4), "primer", key="trust").replace(title=TITLE)
     continuation = composer.continue_roll(primer, n_bars=8, seed=seed)[0]
     primer_notes = np.zeros_like(continuation.frames)
     primer_notes[:len(primer)] = True
     harmonizer = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
-    melody = harmonizer.to_roll(chorale.parts[0], "melody", key="trust")
+    melody = harmonizer.to_roll(chorale.parts[0], "melody", key="trust").replace(
+        title=f"{TITLE}, soprano")
     harmonized = harmonizer.harmonize_roll(melody, seed=seed, cadence=True)[0]
     names = ("mid", "musicxml", "png")
-    return (write_outputs(continuation, [str(out / f"continuation.{x}") for x in names],
-                          primer_notes, ("primer: " + TITLE, "continuation"))
-            + write_outputs(harmonized, [str(out / f"harmonization.{x}") for x in names],
-                            melody.frames, ("melody: " + TITLE, "harmony")))
+    return (write_all(continuation, [out / f"continuation.{x}" for x in names], primer_notes,
+                      ("primer: Bach's first four bars", "continuation"))
+            + write_all(harmonized, [out / f"harmonization.{x}" for x in names], melody.frames,
+                        ("melody: Bach's soprano", "harmony")))
+
+
+#: What each kind of file is and how to open it.
+OPENING = {".mid": "MIDI: play it in a DAW or a media player (timidity, fluidsynth, GarageBand)",
+           ".musicxml": "MusicXML score: open it in MuseScore, Finale, Sibelius or Dorico",
+           ".png": "piano-roll picture: the primer or melody in blue, the model's notes in orange"}
+
+
+def describe(paths: list[Path]) -> str:
+    """What the demo wrote, a line per file: its path, what it holds and how to open it."""
+    pieces = {"continuation": "Bach's first four bars, continued for eight by the RNN-RBM",
+              "harmonization": "Bach's soprano, harmonized by the RNN-NADE"}
+    lines = ["The demo wrote:"]
+    for path in paths:
+        lines.append(f"  {path}\n      {pieces[path.stem]}; {OPENING[path.suffix]}")
+    return "\n".join(lines)

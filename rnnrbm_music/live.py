@@ -14,7 +14,13 @@ tiny products that more threads do not speed up, and that runs 3x slower on two 
 one when another process is busy (benchmarks/generation_speed.py); the other cores stay free for
 the audio server (a JACK server that is late loses MIDI). However playing ends (the music's end,
 ``stop()``, Ctrl+C, an exception, a port that went away) every sounding note is turned off and
-All Notes Off (CC 123) is sent, after MIDI Stop when clock is on.
+All Notes Off (CC 123) is sent once, after MIDI Stop when clock is on. Notes that a key moves
+back below A0 or above C8 are moved by octaves into the piano's range, as on input and in files
+(:meth:`~rnnrbm_music.roll.PianoRoll.sounding_notes`).
+
+The MIDI libraries' own C-level messages (libjack's "Cannot connect to server socket", ALSA's
+"open /dev/snd/seq failed") are kept off the terminal while ports are listed and opened: a
+failure is reported once, in one line, by :class:`LiveMidiError`.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ import numpy as np
 import torch
 
 from . import keys
-from .roll import PianoRoll, bar_frames
+from .checks import check_all
+from .roll import PianoRoll, bar_frames, fold_into_range
 
 #: rtmidi API names by the short names this module takes.
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE",
@@ -55,12 +62,43 @@ def _one_torch_thread():
         torch.set_num_threads(threads)
 
 
+@contextmanager
+def _c_library_messages_hidden():
+    """Send what C libraries write to the process's standard error (file descriptor 2) to
+    /dev/null inside the block; Python's own ``sys.stderr`` writes are flushed first."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+#: rtmidi's messages when a backend cannot start, in users' words.
+_BACKEND_PROBLEMS = {"JACK server not running": "no JACK server is running (start one: jackd, "
+                                                "QjackCtl, or your DAW's audio settings)",
+                     "ALSA sequencer": "no ALSA sequencer (/dev/snd/seq) on this machine"}
+
+
+def _problem(error: Exception) -> str:
+    text = str(error).strip()
+    return next((ours for theirs, ours in _BACKEND_PROBLEMS.items() if theirs in text), text)
+
+
 class LiveMidiError(RuntimeError):
     """A MIDI port could not be opened or created; the message says what to do."""
 
 
 def _backend(api: str) -> mido.Backend:
     return mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
+
+
+def _port_names(backend: mido.Backend, kind: str) -> list[str]:
+    with _c_library_messages_hidden():
+        return backend.get_output_names() if kind == "output" else backend.get_input_names()
 
 
 def _candidate_apis(api: str | None) -> list[str]:
@@ -76,16 +114,17 @@ def _candidate_apis(api: str | None) -> list[str]:
     return ["alsa", "jack"] if os.path.exists("/dev/snd/seq") else ["jack", "alsa"]
 
 
-def list_ports(api: str | None = None) -> dict[str, list[str]]:
-    """Input and output port names by api: ``{"jack": {"inputs": [...], "outputs": [...]}}``."""
+def list_ports(api: str | None = None) -> dict[str, dict]:
+    """Input and output port names by api: ``{"jack": {"inputs": [...], "outputs": [...]}}``;
+    an api that does not answer has ``{"error": "no JACK server is running (...)"}`` instead."""
     found = {}
     for name in _candidate_apis(api):
         try:
             backend = _backend(name)
-            found[name] = {"inputs": backend.get_input_names(),
-                           "outputs": backend.get_output_names()}
+            found[name] = {"inputs": _port_names(backend, "input"),
+                           "outputs": _port_names(backend, "output")}
         except Exception as error:  # rtmidi raises SystemError and others when an api is absent
-            found[name] = {"error": str(error).strip()}
+            found[name] = {"error": _problem(error)}
     return found
 
 
@@ -96,23 +135,24 @@ def _open(kind: str, port: str | None, virtual_name: str | None, api: str | None
         try:
             backend = _backend(name)
             if port is not None:
-                names = backend.get_output_names() if kind == "output" else backend.get_input_names()
+                names = _port_names(backend, kind)
                 if port in names:
-                    return getattr(backend, f"open_{kind}")(port)
-                problems.append(f"{name}: no {kind} port named {port!r} (there are: "
-                                f"{', '.join(names) or 'none'})")
+                    with _c_library_messages_hidden():
+                        return getattr(backend, f"open_{kind}")(port)
+                problems.append(f"{name} has no {kind} port named {port!r} (it has: "
+                                f"{', '.join(map(repr, names)) or 'none'}; see "
+                                "`rnnrbm-music ports`)")
                 continue
-            return getattr(backend, f"open_{kind}")(virtual_name, virtual=True,
-                                                    client_name=virtual_name)
+            with _c_library_messages_hidden():
+                return getattr(backend, f"open_{kind}")(virtual_name, virtual=True,
+                                                        client_name=virtual_name)
         except Exception as error:  # rtmidi raises SystemError etc. when the api cannot start
-            problems.append(f"{name}: {str(error).strip()}")
+            problems.append(f"{name}: {_problem(error)}")
     if port is None and sys.platform == "win32":
         raise LiveMidiError("Windows has no virtual MIDI ports: create one with loopMIDI and "
                             f"pass its name (e.g. port='loopMIDI Port') instead of a virtual {kind}")
     what = f"{kind} port {port!r}" if port else f"virtual {kind} port {virtual_name!r}"
-    hint = (" Is a JACK server running (jackd), or ALSA's sequencer available?"
-            if sys.platform.startswith("linux") else "")
-    raise LiveMidiError(f"cannot open {what}: {'; '.join(problems)}.{hint}")
+    raise LiveMidiError(f"cannot open {what}: {'; '.join(problems)}")
 
 
 def open_output(port: str | None = None, virtual_name: str = "rnnrbm-music",
@@ -133,12 +173,18 @@ def sounding_pitches(roll: PianoRoll, of: np.ndarray | None = None) -> np.ndarra
 
     >>> sounding_pitches(PianoRoll.from_benchmark([(60,)], transposition=-2)).nonzero()
     (array([0]), array([62]))
+
+    A note moved back below A0 (21) goes up an octave, as in files:
+
+    >>> sounding_pitches(PianoRoll.from_benchmark([(23,)], transposition=5)).nonzero()
+    (array([0]), array([30]))
     """
     frames = np.zeros((len(roll), 128), dtype=bool)
-    lowest = roll.lowest - roll.transposition
-    if lowest < 0 or lowest + roll.n_pitches > 128:
-        raise ValueError(f"the roll's pitches {lowest}..{lowest + roll.n_pitches - 1} leave MIDI's 0..127")
-    frames[:, lowest:lowest + roll.n_pitches] = roll.frames if of is None else of
+    columns = roll.frames if of is None else of
+    for column in np.flatnonzero(columns.any(axis=0)):
+        pitch = fold_into_range(roll.lowest + int(column) - roll.transposition, roll.lowest,
+                                roll.highest)
+        frames[:, pitch] |= columns[:, column]
     return frames
 
 
@@ -165,13 +211,12 @@ class LivePlayer:
     def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music",
                  bpm: float = 120, channel: int = 0, velocity: int = 80,
                  program: int | None = None, api: str | None = None, clock: bool = False):
-        if not 0 <= channel <= 15:
-            raise ValueError(f"MIDI channel must be 0..15, got {channel}")
-        if bpm <= 0:
-            raise ValueError(f"bpm must be positive, got {bpm}")
+        bpm, channel, velocity, program = check_all(bpm=bpm, channel=channel, velocity=velocity,
+                                                    program=program)
         self.bpm, self.channel, self.velocity, self.clock = bpm, channel, velocity, clock
         self.port = open_output(port, virtual_name, api)
         self.sounding: set[int] = set()
+        self._silent = True   # no performance since the last All Notes Off
         self.schedule: Schedule | None = None
         self._stop = threading.Event()
         if program is not None:
@@ -198,9 +243,10 @@ class LivePlayer:
         self.port.send(message)
 
     def all_notes_off(self) -> None:
-        """note_off for every sounding note, then All Notes Off (CC 123). Never raises."""
+        """note_off for every sounding note, then All Notes Off (CC 123), once: not again
+        until something more is played. Never raises."""
         try:
-            if self.port.closed:
+            if self.port.closed or self._silent:
                 return
             for pitch in sorted(self.sounding):
                 self._send(mido.Message("note_off", channel=self.channel, note=pitch))
@@ -210,6 +256,7 @@ class LivePlayer:
             pass
         finally:
             self.sounding.clear()
+            self._silent = True
 
     def _send_frame(self, row: np.ndarray, struck: np.ndarray) -> None:
         """Go from what sounds to ``row``: release what stops or is struck again, then strike
@@ -245,6 +292,7 @@ class LivePlayer:
 
     def _perform(self, rolls: Iterable[PianoRoll], max_frames: int | None, lead: float) -> Schedule:
         self._stop.clear()
+        self._silent = False
         schedule = self.schedule = None
         clock = None
         try:
@@ -395,6 +443,9 @@ class LiveSession:
             from .composer import RnnRbmComposer
             composer = RnnRbmComposer.pretrained()
         self.composer = composer
+        bpm, silence_bars, controller, answer_bars, k, temperature, seed = check_all(
+            bpm=bpm, silence_bars=silence_bars, controller=controller, answer_bars=answer_bars,
+            k=k, temperature=temperature, seed=seed)
         self.bpm, self.silence_bars, self.controller = bpm, silence_bars, controller
         self.answer_bars, self.k, self.temperature, self.seed = answer_bars, k, temperature, seed
         self.time_signature = time_signature

@@ -111,7 +111,8 @@ def _track(timed: list[tuple[int, mido.Message]], end: int) -> mido.MidiTrack:
 
 def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, channel: int = 0,
               velocity: int = 80) -> mido.MidiFile:
-    """The roll as a ``mido.MidiFile`` with one piano track (see the module's notes).
+    """The roll as a ``mido.MidiFile`` with one piano track (see the module's notes), named
+    ``title`` (default: the roll's title).
 
     >>> roll = PianoRoll.from_benchmark([(60,), (60, 64), ()], key="C major", bpm=90)
     >>> file = midi_file(roll)
@@ -126,7 +127,7 @@ def midi_file(roll: PianoRoll, title: str | None = None, program: int = 0, chann
         [Track("Piano", notes, program, channel, velocity)],
         [(Fraction(frame, spq), bpm) for frame, bpm in roll.tempos()],
         with_pickup(signatures, Fraction(roll.pickup, spq)),
-        roll.key, title, end=Fraction(len(roll), spq))
+        roll.key, title or roll.title, end=Fraction(len(roll), spq))
 
 
 def with_pickup(signatures: list[tuple[Fraction, str]], pickup: Fraction) -> list[tuple[Fraction, str]]:

@@ -108,7 +108,44 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     except ValueError as error:   # a meter whose bar is no whole number of frames
         raise ReadError(label, str(error)) from None
     explicit = written_key(stream, roll.pitch_class_histogram()) if trust_key else None
+    roll = roll.replace(title=title_of(stream), composer=_composer_of(stream))
     return keys.apply_key(roll, normalize_key, key_algorithm, explicit)
+
+
+def title_of(stream) -> str | None:
+    """The piece's name in a stream's metadata (its title, else its movement name, without
+    the file extension music21 puts there for corpus files), or None.
+
+    >>> from music21 import corpus
+    >>> title_of(corpus.parse("bach/bwv66.6"))
+    'bwv66.6'
+    """
+    metadata = _metadata_of(stream)
+    if metadata is None:
+        return None
+    name = metadata.title or metadata.movementName
+    if not name:
+        return None
+    name = str(name)
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and extension.lower() in ("mxl", "xml", "musicxml", "krn", "abc",
+                                                 "mid", "midi") else name
+
+
+def _metadata_of(stream):
+    """A stream's metadata, or that of the stream it was taken from (``score.measures(0, 4)``
+    has none of its own)."""
+    metadata = getattr(stream, "metadata", None)
+    origin = getattr(getattr(stream, "derivation", None), "origin", None)
+    return metadata if metadata is not None or origin is None else _metadata_of(origin)
+
+
+def _composer_of(stream) -> str | None:
+    """The composer a stream's metadata names; None for none, or for the "Music21" that
+    music21 credits a score written without one."""
+    metadata = _metadata_of(stream)
+    composer = metadata.composer if metadata is not None else None
+    return str(composer) if composer and composer != "Music21" else None
 
 
 def written_key(stream, histogram) -> str | None:
@@ -262,18 +299,54 @@ def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: boo
     :mod:`rnnrbm_music.midi_io`); scores go through music21 and :func:`from_stream`, whose
     ``expand_repeats`` and ``realize_chord_symbols`` options ``options`` may set (with
     ``lowest``, ``n_pitches`` and ``out_of_range``). A file holding several pieces (an ABC
-    collection, say) raises: read it with :class:`~rnnrbm_music.Corpus`.
+    collection, say) raises: read it with :class:`~rnnrbm_music.Corpus`. A ``~`` in the path
+    is the home folder; a string that is music rather than a path, as music21's converter takes
+    it (``"tinyNotation: 3/4 c4 d e"``, ABC text), is parsed as such (:func:`parse_text`).
 
     >>> from music21 import corpus
     >>> roll = read(corpus.getWork("bach/bwv66.6"))
     >>> roll.key, roll.time_signature, len(roll)
     ('F# minor', '4/4', 72)
+    >>> read("tinyNotation: 3/4 c4 d e f2.", normalize_key=False).notes()[:2]
+    [(0, 2, 60), (2, 2, 62)]
     """
+    if isinstance(path, str) and is_music_text(path):
+        return from_stream(parse_text(path), steps_per_quarter, normalize_key, key_algorithm,
+                           trust_key, source="the music given as text", **options)
     pieces = read_pieces(path, steps_per_quarter, normalize_key, key_algorithm, trust_key,
                          reader, **options)
     if len(pieces) != 1:
         raise ReadError(path, f"holds {len(pieces)} pieces; read it with Corpus({str(path)!r})")
     return pieces[0]
+
+
+#: How strings that are music, not paths, begin (music21's converter formats).
+MUSIC_TEXT_PREFIXES = ("tinynotation:", "abc:", "humdrum:", "**kern", "x:", "<?xml", "<score")
+
+
+def is_music_text(text: str) -> bool:
+    """Whether ``text`` is music written out (tinyNotation, ABC, Humdrum, MusicXML) rather
+    than a path: it starts as those formats do, or spans several lines.
+
+    >>> is_music_text("tinyNotation: 4/4 c4 d e f"), is_music_text("~/music/tune.mid")
+    (True, False)
+    """
+    start = text.lstrip().lower()
+    return start.startswith(MUSIC_TEXT_PREFIXES) or "\n" in text.strip()
+
+
+def parse_text(text: str):
+    """A music21 stream of music written as text (see :func:`is_music_text`), by music21's
+    converter; ReadError if it cannot. Nothing reaches the network: a URL is refused."""
+    from music21 import converter
+
+    if "://" in text.split("\n", 1)[0]:
+        raise ReadError("the music given as text", "a URL: download the file and give its path")
+    try:
+        return converter.parse(text)
+    except Exception as error:  # music21 raises many kinds; all mean "cannot read this"
+        raise ReadError("the music given as text",
+                        f"music21 cannot parse it ({type(error).__name__}: {error})") from None
 
 
 def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,
@@ -284,7 +357,7 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
 
     Any failure is raised as :class:`ReadError` naming the file and the problem.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise ReadError(path, f"is a folder: read a folder with Corpus({str(path)!r})")
     if not path.is_file():
@@ -295,7 +368,8 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
         from .midi_io import read_midi
         for score_only in SCORE_OPTIONS:
             settings.pop(score_only, None)
-        return [read_midi(path, parser="music21" if reader == "music21" else "mido", **settings)]
+        roll = read_midi(path, parser="music21" if reader == "music21" else "mido", **settings)
+        return [roll if roll.title else roll.replace(title=path.stem)]
     from music21 import converter
 
     try:
@@ -308,7 +382,9 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     pieces = []
     for i, score in enumerate(scores):
         label = f"{path}#{i + 1}" if len(scores) > 1 else str(path)
-        pieces.append(from_stream(score, source=label, **settings))
+        piece = from_stream(score, source=label, **settings)
+        untitled = path.stem if len(scores) == 1 else f"{path.stem} #{i + 1}"
+        pieces.append(piece if piece.title else piece.replace(title=untitled))
     return pieces
 
 
@@ -321,6 +397,11 @@ def pieces_of(stream) -> list:
     return [stream]
 
 
+#: Output formats by file extension (and .png: a piano-roll picture).
+OUTPUT_FORMATS = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
+                  ".mxl": "mxl"}
+
+
 def write(music, path: str | os.PathLike, title: str | None = None, **plot_options) -> Path:
     """Write a PianoRoll or music21 Stream by the path's extension: ``.mid``/``.midi``,
     ``.musicxml``/``.xml``/``.mxl``, or ``.png`` (a piano-roll plot, PianoRolls only;
@@ -329,29 +410,32 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
     MIDI files are written with :func:`~rnnrbm_music.midi_writer.write_midi`, from a roll's notes
     or a Stream's tied notes: each note struck once, with tempo, meter and key events. Scores of a
     roll come from :func:`to_stream`; MusicXML of a Stream is music21's. ``title`` names the
-    piece in the file. Raises ValueError for an unknown extension.
+    piece in the file (default: the roll's ``title``). A ``~`` in the path is the home folder.
+    Raises ValueError for an unknown extension.
 
     >>> import tempfile, os
     >>> out = write(PianoRoll.from_benchmark([(60, 64, 67)] * 4), os.path.join(tempfile.mkdtemp(), "c.mid"))
     >>> out.stat().st_size > 0
     True
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     suffix = path.suffix.lower()
+    if isinstance(music, PianoRoll):
+        title = title or music.title
     if suffix == ".png":
         if not isinstance(music, PianoRoll):
             raise ValueError(f"{path}: a .png piano-roll plot needs a PianoRoll, not a Stream")
         from .plot import plot_roll
         return plot_roll(music, path, title=title, **plot_options)
-    fmt = {".mid": "midi", ".midi": "midi", ".musicxml": "musicxml", ".xml": "musicxml",
-           ".mxl": "mxl"}.get(suffix)
+    fmt = OUTPUT_FORMATS.get(suffix)
     if fmt is None:
         raise ValueError(f"{path}: unknown output kind {suffix!r}; use .mid, .musicxml or .png")
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "midi":
         from .midi_writer import write_midi
         return write_midi(music, path, title=title)
-    score = to_stream(music, title=title) if isinstance(music, PianoRoll) else music
+    score = to_stream(music, title=title, composer=music.composer) \
+        if isinstance(music, PianoRoll) else music
     # music21 writes an .mxl through a .musicxml of the same name beside it and deletes that
     # file after: write in a folder of our own, so a .musicxml asked for too survives.
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
@@ -360,3 +444,10 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
         os.replace(written, path)
     return path
 
+
+
+def write_all(roll: PianoRoll, paths, accent: np.ndarray | None = None,
+              labels: tuple[str, str] = ("primer", "continuation")) -> list[Path]:
+    """Write one roll to every path, each by its extension (:func:`write`); ``accent`` and
+    ``labels`` colour a piano-roll picture's primer or melody. Returns the paths written."""
+    return [write(roll, path, accent=accent, labels=labels) for path in paths]

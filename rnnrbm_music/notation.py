@@ -193,7 +193,8 @@ def _merge_into(voice, extra):
 def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = None):
     """A music21 ``Score`` of the roll: a piano part on two staves, in measures, moved back by
     ``-roll.transposition`` so it sounds where it came from (:meth:`PianoRoll.sounding_notes`;
-    see the module's notes).
+    see the module's notes); titled and credited by ``title`` and ``composer``, else by the
+    roll's own.
 
     >>> roll = PianoRoll.from_benchmark([(48, 60, 64), (48, 60, 64), (), (67,)], key="C major")
     >>> score = to_stream(roll)
@@ -208,7 +209,8 @@ def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = 
     notes = roll.sounding_notes()
     score = PianoScore()
     # Always metadata, so that music21 credits no "Music21" as the composer of the piece.
-    score.insert(0, metadata.Metadata(title=title or "", composer=composer or ""))
+    score.insert(0, metadata.Metadata(title=title or roll.title or "",
+                                      composer=composer or roll.composer or ""))
     # The last bar ends with the roll (a piece with a pickup ends with a short bar).
     bars = roll.measures() or [(0, roll.frames_per_bar, roll.time_signature)]
     spellings = bar_spellings(roll, bars)
@@ -219,6 +221,8 @@ def to_stream(roll: PianoRoll, title: str | None = None, composer: str | None = 
         staves.append(staff)
     piano = instrument.Piano()
     staves[0].insert(0, piano)
+    for staff in staves:   # the part's name in a notation program's part list and margin
+        staff.partName, staff.partAbbreviation = "Piano", "Pno."
     for staff in staves:
         score.insert(0, staff)
     score.insert(0, layout.StaffGroup(staves, name="Piano", abbreviation="Pno.", symbol="brace"))

@@ -77,6 +77,9 @@ class PianoRoll:
     tempo_changes: tuple[tuple[int, float], ...] = ()
     #: Where notes are struck (frames x pitches, within ``frames``), or None: notes are runs.
     onsets: np.ndarray | None = None
+    #: The piece's name and its composer, as files and pictures credit them (None: unknown).
+    title: str | None = None
+    composer: str | None = None
 
     def __post_init__(self) -> None:
         frames = np.asarray(self.frames)
@@ -412,8 +415,7 @@ class PianoRoll:
             pitch += shift
             if not self.lowest <= pitch <= self.highest:
                 folded += 1
-                pitch += 12 * int(np.ceil((self.lowest - pitch) / 12)) if pitch < self.lowest \
-                    else -12 * int(np.ceil((pitch - self.highest) / 12))
+                pitch = fold_into_range(pitch, self.lowest, self.highest)
             moved.append((onset, length, pitch))
         if folded:
             warnings.warn(f"{folded} note(s) moved back by {shift:+d} semitones would leave "
@@ -490,10 +492,7 @@ class PianoRoll:
                     raise RangeError(f"{source + ': ' if source else ''}note {pitch} "
                                      f"({midi_pitch_name(pitch)}) at quarter {start:g} is outside "
                                      f"the range {lowest}..{highest}")
-                while pitch < lowest:
-                    pitch += 12
-                while pitch > highest:
-                    pitch -= 12
+                pitch = fold_into_range(pitch, lowest, highest)
                 folded += 1
             first = int(np.floor(start * steps_per_quarter + 0.5))
             last = max(int(np.floor(end * steps_per_quarter + 0.5)), first + 1)
@@ -522,6 +521,21 @@ class PianoRoll:
         [(60, 64), ()]
         """
         return [tuple(int(p) + self.lowest for p in np.flatnonzero(row)) for row in self.frames]
+
+
+def fold_into_range(pitch: int, lowest: int, highest: int) -> int:
+    """``pitch`` moved by whole octaves into ``lowest..highest`` (at least an octave wide):
+    the one policy for notes outside the range, on input (``out_of_range="fold"``), in files
+    and on MIDI ports.
+
+    >>> fold_into_range(18, 21, 108), fold_into_range(110, 21, 108), fold_into_range(60, 21, 108)
+    (30, 98, 60)
+    """
+    if pitch < lowest:
+        return pitch + 12 * -((pitch - lowest) // 12)
+    if pitch > highest:
+        return pitch - 12 * -((highest - pitch) // 12)
+    return pitch
 
 
 def midi_pitch_name(pitch: int) -> str:

@@ -24,7 +24,7 @@ import os
 import time
 from pathlib import Path
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -32,6 +32,7 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from . import checkpoint
+from .checks import RULES, checked
 from .engine import RnnRbm, rbm
 from .evaluate import frame_accuracy, monitor
 
@@ -68,17 +69,14 @@ class TrainConfig:
     keep_checkpoints: bool = False  #: keep each periodic checkpoint as NAME-epochNNNN.safetensors
 
     def __post_init__(self):
+        for setting in fields(self):   # each number by its rule in .checks, None: not set
+            value = getattr(self, setting.name)
+            if setting.name in RULES and value is not None:
+                setattr(self, setting.name, checked(setting.name, value))
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
-        for name in ("epochs", "batch_size", "seq_len", "k", "grad_accumulation"):
-            if getattr(self, name) < (0 if name == "epochs" else 1):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.transpose < 0:
-            raise ValueError(f"transpose must be 0 or more semitones, got {self.transpose}")
         if self.decay_epochs is not None and (self.lr_schedule != "cosine"
                                               or not 1 <= self.decay_epochs <= self.epochs):
             raise ValueError(f"decay_epochs ({self.decay_epochs}) needs lr_schedule 'cosine' "

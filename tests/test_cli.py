@@ -124,16 +124,20 @@ def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
     assert main(["generate", "--model", str(tmp_path / "none.safetensors"),
                  "--out", str(tmp_path / "x.mid")]) == 2
     assert main(["generate", "--out", str(tmp_path / "x.wav")]) == 2
-    assert "unknown output kind" in capsys.readouterr().err
+    assert "an output file ends in .mid" in capsys.readouterr().err
 
 
 def test_demo_writes_its_six_files(tmp_path, capsys):
     from music21 import converter
 
     assert main(["demo", "--out-dir", str(tmp_path)]) == 0
-    written = capsys.readouterr().out.split()
+    said = capsys.readouterr().out.splitlines()
+    written = [line.strip() for line in said[1::2]]
     assert sorted(Path(p).name for p in written) == sorted(
         f"{kind}.{x}" for kind in ("continuation", "harmonization") for x in ("mid", "musicxml", "png"))
+    # Each file is said to be what it is, and how to open it.
+    assert "MuseScore" in said[said.index(f"  {tmp_path / 'continuation.musicxml'}") + 1]
+    assert "continued for eight by the RNN-RBM" in said[2]
     for kind in ("continuation", "harmonization"):     # Ein feste Burg is in D major
         score = converter.parse(tmp_path / f"{kind}.musicxml")
         assert score.recurse().getElementsByClass("KeySignature").first().sharps == 2, kind

@@ -182,7 +182,32 @@ def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
 def test_ports_are_listed_and_bad_names_explained(jack):
     with LivePlayer(virtual_name="rnnrbm-list", api="jack"):
         assert "rnnrbm-list:rnnrbm-list" in list_ports("jack")["jack"]["inputs"]
-    with pytest.raises(LiveMidiError, match="no output port named 'nowhere'"):
+    with pytest.raises(LiveMidiError, match="no output port named 'nowhere'") as raised:
         LivePlayer(port="nowhere", api="jack")
+    assert "server" not in str(raised.value)    # one is running: the name is what is wrong
     with pytest.raises(LiveMidiError, match="unknown MIDI api"):
         LivePlayer(api="beos")
+
+
+def test_all_notes_off_is_sent_once_at_the_end(jack, tmp_path):
+    out = tmp_path / "once.json"
+    roll = from_stream(corpus.parse("bach/bwv66.6"))[:8]
+    with LivePlayer(virtual_name="rnnrbm-once", bpm=BPM, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-once:rnnrbm-once", out, "--until-cc123", 2,
+                        "--timeout", 3)
+        player.play(roll)
+    messages = finish(receiver, out)["messages"]
+    notes_of(messages)
+    assert [m.get("control") for _, m in messages].count(123) == 1
+
+
+def test_notes_moved_back_below_a0_fold_up_an_octave_on_the_port(jack, tmp_path):
+    """A continuation of a G major primer, sampled in C, moves back down 5 semitones: its B0
+    would be MIDI 18, below the piano's A0, so it sounds an octave up (30), as in files."""
+    out = tmp_path / "range.json"
+    roll = PianoRoll.from_benchmark([(23, 60), (23, 60)], transposition=5, bpm=BPM)
+    with LivePlayer(virtual_name="rnnrbm-range", bpm=BPM, api="jack") as player:
+        receiver = peer("receive", "rnnrbm-range:rnnrbm-range", out)
+        player.play(roll)
+    pitches = sorted({pitch for pitch, _, _ in notes_of(finish(receiver, out)["messages"])})
+    assert pitches == [30, 55]

@@ -1,0 +1,200 @@
+"""One validation layer (rnnrbm_music.checks) behind the command line and the Python API: every
+bad value is one line naming the flag or argument, exit status 2, before anything is computed."""
+
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pytest
+from music21 import converter, corpus
+
+from rnnrbm_music import Corpus, PianoRoll, RnnRbmComposer, read
+from rnnrbm_music.cli import build_parser, main
+from rnnrbm_music.live import LivePlayer
+from rnnrbm_music.train import TrainConfig
+
+from conftest import JSB
+
+# (command line, what its one line of error says)
+BAD_VALUES = [
+    (["generate", "--bpm", "0"], "argument --bpm: must be a number from 4 to 1000 quarter notes "
+                                 "per minute, got 0"),
+    (["generate", "--bpm", "-60"], "argument --bpm: must be a number from 4 to 1000"),
+    (["generate", "--bpm", "fast"], "argument --bpm: must be a number from 4 to 1000"),
+    (["generate", "--time-signature", "7/0"], "impossible time signature '7/0'"),
+    (["generate", "--time-signature", "abc"], "cannot read time signature 'abc'"),
+    (["generate", "--time-signature", "4/4/4"], "cannot read time signature '4/4/4'"),
+    (["generate", "--k", "0"], "argument --k: must be a whole number from 1 to 10,000 Gibbs "
+                               "steps, got 0"),
+    (["generate", "--k", "-3"], "argument --k: must be a whole number from 1"),
+    (["generate", "--k", "2.5"], "argument --k: must be a whole number from 1"),
+    (["generate", "-n", "0"], "argument -n/--samples: must be a whole number from 1 to 1,000"),
+    (["generate", "--steps", "100000000"], "argument --steps: must be a whole number from 1 to "
+                                           "1,048,576 frames, got 100000000"),
+    (["generate", "--steps", "0"], "argument --steps: must be a whole number from 1"),
+    (["generate", "--temperature", "0"], "argument --temperature: must be a number above 0"),
+    (["generate", "--temperature", "nan"], "argument --temperature: must be a number above 0"),
+    (["generate", "--key", "H major"], "argument --key: cannot read key 'H major'"),
+    (["generate", "--seed", "-1"], "argument --seed: must be a whole number from 0"),
+    (["generate", "--bars", "2", "--steps", "8"], "give --steps or --bars, not both"),
+    (["generate", "--out", "x.wav"], "argument --out: x.wav: an output file ends in .mid"),
+    (["harmonize", "m.mid", "--particles", "0"], "argument --particles: must be a whole number"),
+    (["train", "m.mid", "--out", "model.mid"], "argument --out: model.mid: a model file ends in "
+                                               ".safetensors"),
+    (["train", "m.mid", "--epochs", "0"], "argument --epochs: must be a whole number from 1"),
+    (["train", "m.mid", "--hidden", "-5"], "argument --hidden: must be a whole number from 1"),
+    (["train", "m.mid", "--lr", "-0.1"], "argument --lr: must be a number above 0"),
+    (["train", "m.mid", "--dropout", "1"], "argument --dropout: must be a number at least 0 and "
+                                           "below 1"),
+    (["train", "m.mid", "--optimizer", "sdg"], "argument --optimizer: invalid choice: 'sdg'"),
+    (["train", "m.mid", "--valid-fraction", "1.5"], "argument --valid-fraction: must be a number"),
+    (["evaluate", "--data", "x.pickle", "--chains", "-1"], "argument --chains: must be a whole"),
+    (["play", "--channel", "17"], "argument --channel: must be a whole number from 1 to 16, "
+                                  "got 17"),
+    (["play", "--channel", "0"], "argument --channel: must be a whole number from 1 to 16"),
+    (["play", "--program", "0"], "argument --program: must be a whole number from 1 to 128"),
+    (["play", "--velocity", "128"], "argument --velocity: must be a whole number from 1 to 127"),
+    (["play", "--bars", "0"], "argument --bars: must be a whole number from 1"),
+    (["live", "--in", "kb", "--silence-bars", "0"], "argument --silence-bars: must be a number "
+                                                    "above 0"),
+    (["train", "no/such/corpus", "--out", "m.safetensors"], "no/such/corpus: no such file or "
+                                                            "folder"),
+    (["continue", "no/such/tune.mid", "--out", "x.mid"], "no/such/tune.mid: no such file"),
+    (["generate", "--model", "no/such/model.safetensors", "--out", "x.mid"],
+     "no/such/model.safetensors: no such model file"),
+]
+
+
+@pytest.mark.parametrize("argv, said", BAD_VALUES, ids=[" ".join(a) for a, _ in BAD_VALUES])
+def test_a_bad_value_is_one_line_and_exit_status_2(argv, said, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if "--out" not in argv and argv[0] in ("generate", "harmonize", "continue"):
+        argv = [*argv, "--out", "x.mid"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("rnnrbm-music") and "error: " in lines[0]
+    assert said in lines[0]
+    assert not list(tmp_path.iterdir()), "nothing is written for a bad value"
+
+
+def test_an_unwritable_output_names_the_path_without_errno(tmp_path, capsys):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    assert main(["generate", "--steps", "2", "--out", str(blocked / "x.mid")]) == 2
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert str(blocked) in line and "Errno" not in line
+
+
+@pytest.fixture(scope="module")
+def pretrained():
+    return RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+
+
+@pytest.mark.parametrize("call, said", [
+    (lambda c: c.generate(n_steps="16"), "n_steps must be a whole number from 1 to 1,048,576 "
+                                         "frames, got '16'"),
+    (lambda c: c.generate(k=2.5), "k must be a whole number from 1 to 10,000 Gibbs steps, got "
+                                  "2.5"),
+    (lambda c: c.generate(bpm=0), "bpm must be a number from 4 to 1000"),
+    (lambda c: c.generate(n_steps=600_000, n=2), "n x n_steps = 2 x 600,000 frames is more than "
+                                                 "the 1,048,576 one call draws"),
+    (lambda c: c.generate(time_signature="7/0"), "time_signature: impossible time signature"),
+    (lambda c: c.harmonize("tinyNotation: 4/4 c4 d e f", particles=0), "particles must be"),
+    (lambda c: c.continue_sequence("tinyNotation: 4/4 c4 d e f", temperature=-1),
+     "temperature must be a number above 0"),
+    (lambda c: c.evaluate([], n_betas=1), "n_betas must be a whole number from 2"),
+    (lambda c: RnnRbmComposer(n_hidden=0), "n_hidden must be a whole number from 1"),
+    (lambda c: TrainConfig(epochs=0), "epochs must be a whole number from 1"),
+    (lambda c: TrainConfig(k=True), "k must be a whole number"),
+    (lambda c: c.save("model.mid"), "model.mid: a model file ends in .safetensors"),
+])
+def test_the_api_checks_its_arguments_by_name(pretrained, call, said):
+    with pytest.raises(ValueError) as raised:
+        call(pretrained)
+    assert said in str(raised.value)
+
+
+def test_live_arguments_are_checked_before_a_port_is_opened():
+    with pytest.raises(ValueError, match="channel must be a whole number from 0 to 15, got 16"):
+        LivePlayer(channel=16, api="jack")
+    with pytest.raises(ValueError, match="bpm must be a number from 4 to 1000"):
+        LivePlayer(bpm=-60, api="jack")
+
+
+def test_help_shows_every_default():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, command in commands.items():
+        text = command.format_help()
+        for action in command._actions:
+            if action.default in (None, False) or action.dest == "help" or not action.help:
+                continue
+            assert "default" in command._get_formatter()._get_help_string(action), \
+                (name, action.dest)
+        assert "default: 25" in text or name in ("train", "evaluate", "ports", "demo")
+    assert "counted 1-16" in commands["play"].format_help()
+    assert "counted 1-128" in commands["play"].format_help()
+
+
+def test_train_takes_a_benchmark_split(tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    assert main(["train", str(JSB), "--split", "valid", "--epochs", "1", "--hidden", "8",
+                 "--recurrent", "4", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("training on 76 pieces")
+    assert out.exists()
+
+
+def test_paths_with_a_tilde_are_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "reels").mkdir()
+    corpus.parse("bach/bwv66.6").write("musicxml", fp=str(tmp_path / "reels" / "tune.musicxml"))
+    pieces = Corpus("~/reels/", progress=False, cache=False)
+    assert len(pieces) == 1 and not pieces.errors
+    assert read("~/reels/tune.musicxml").notes() == pieces.rolls[0].notes()
+
+
+def test_music_as_text_is_read_as_music21_reads_it(pretrained):
+    melody = "tinyNotation: 4/4 d4 e f# g a2 f#2 e4 d e c#8 B8 d1"
+    harmonized = pretrained.harmonize_roll(melody, seed=1, key="D major")[0]
+    given = converter.parse(melody).flatten().notes
+    assert len(harmonized) == 32                       # 16 quarter notes
+    top = [int(np.flatnonzero(f)[-1]) + 21 - harmonized.transposition
+           for f in harmonized.frames]
+    assert top[0] == given[0].pitch.midi and top[-1] == given[-1].pitch.midi
+    assert harmonized.title == "Harmonization"
+
+
+def test_files_carry_the_title_and_composer_of_their_source(pretrained, tmp_path):
+    chorale = corpus.parse("bach/bwv80.8")            # composer J.S. Bach, named "bwv80.8"
+    continuation = pretrained.continue_roll(chorale.measures(0, 2), n_steps=8, seed=1)[0]
+    assert continuation.title == "Continuation of bwv80.8"
+    from rnnrbm_music import write
+    score = converter.parse(write(continuation, tmp_path / "c.musicxml"))
+    assert score.metadata.bestTitle == "Continuation of bwv80.8"
+    assert score.metadata.composer == "J.S. Bach, continued by rnnrbm-music"
+    assert score.parts[0].partName == "Piano"
+    assert score.parts[0].getInstrument().instrumentName == "Piano"
+    midi = mido.MidiFile(write(continuation, tmp_path / "c.mid"))
+    names = [m.name for track in midi.tracks for m in track if m.type == "track_name"]
+    kinds = {m.type for track in midi.tracks for m in track}
+    assert names == ["Continuation of bwv80.8", "Piano"]
+    assert {"set_tempo", "time_signature", "key_signature", "program_change"} <= kinds
+
+
+def test_ports_without_a_server_say_so_in_one_line(tmp_path):
+    env = {"JACK_DEFAULT_SERVER": f"rnnrbm-none-{tmp_path.name}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "rnnrbm_music.cli", "ports", "--api", "jack"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "rnnrbm-music: no MIDI backend answers: jack: no JACK server is running (start one: "
+        "jackd, QjackCtl, or your DAW's audio settings)"]
+
+
+def test_a_range_fold_is_the_same_in_a_file_as_on_input():
+    roll = PianoRoll.from_benchmark([(23, 60)], transposition=5)     # B0 moved back to MIDI 18
+    with pytest.warns(UserWarning, match="moved by octaves"):
+        assert sorted(p for _, _, p in roll.sounding_notes()) == [30, 55]
