@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     rbm = RnnRbmComposer.pretrained()
     models = ROOT / "benchmarks" / "models"
-    jsb_rbm = RnnRbmComposer.load(models / "jsb_chorales_v5.safetensors")
+    jsb_rbm = RnnRbmComposer.load(models / "jsb_chorales.safetensors")
     nade = RnnRbmComposer.load(models / "jsb_chorales_nade.safetensors")
     known = rbm.model_.known_frames
     cases = {("RNN-RBM, pretrained (onsets)", "known frame"): (rbm, known),

@@ -133,7 +133,7 @@ def main() -> None:
                              "--continuation-models (files, or rbm / nade for the pretrained "
                              "ones) and report the drift by 8-bar window")
     parser.add_argument("--continuation-models", nargs="+",
-                        default=["benchmarks/models/nottingham_v5.safetensors",
+                        default=["benchmarks/models/nottingham.safetensors",
                                  "benchmarks/models/nottingham_nade.safetensors"])
     parser.add_argument("--name", default="harmony_quality")
     args = parser.parse_args()

@@ -212,7 +212,7 @@ class RnnRbm(nn.Module):
         no frames), then runs ``k`` clamped Gibbs steps. log p(clamp) is those clamped frames'
         share of the mass of them and the known frames (:func:`.rbm.draw_clamped_frames`):
         both partition functions summed over known frames alone, exact where those hold the
-        RBM's mass (on the benchmark models they hold 60 % on JSB Chorales, 96 % on
+        RBM's mass (on the benchmark models they hold 62 % on JSB Chorales, 96 % on
         Nottingham: docs/benchmarks.md); 0 when the model knows no frames (no information).
         ``known_input`` is ``known_frames @ W`` if the caller keeps it.
         """
