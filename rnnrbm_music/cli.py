@@ -557,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .composer import NotFittedError
     from .live import LiveMidiError
-    from .music21_io import ReadError
+    from .errors import ReadError
 
     try:
         args = build_parser().parse_args(argv)

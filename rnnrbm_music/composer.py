@@ -31,7 +31,9 @@ from .corpus import Corpus, as_corpus
 from .engine import RnnRbm, RnnRbmConfig, build
 from .engine.lookahead import sample_given_clamps
 from .evaluate import nll, pseudo_likelihood
-from .music21_io import ReadError, from_stream, read, to_stream
+from .errors import ReadError
+from .music21_io import read, to_stream
+from .score_reading import from_stream
 from .roll import PIANO_LOWEST, PianoRoll, bar_frames
 from .train import TrainConfig, TrainResult, train
 

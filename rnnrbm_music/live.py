@@ -334,7 +334,7 @@ class LivePlayer:
     def play(self, music, lead: float = 0.05) -> Schedule:
         """Play a PianoRoll or a music21 Stream to the end (or until ``stop()``)."""
         if not isinstance(music, PianoRoll):
-            from .music21_io import from_stream
+            from .score_reading import from_stream
             music = from_stream(music, normalize_key=False)
         return self._perform([music], None, lead)
 

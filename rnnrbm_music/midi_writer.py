@@ -8,7 +8,7 @@ note ends and another starts, the note_off comes first, so a note struck again a
 again. Rolls sound where the music came from (moved back by ``-roll.transposition``) and their
 tracks last the roll's whole length, trailing rests too.
 
-Streams are written through :func:`~rnnrbm_music.music21_io.tied_notes`, which follows ties
+Streams are written through :func:`~rnnrbm_music.score_reading.tied_notes`, which follows ties
 across bar lines in every voice: music21's own MIDI writer merges tied notes only where they
 stand next to each other in a flattened part, and so strikes a held note again at a bar line in
 a staff with several voices (music21 issue #1134). The scores :func:`~rnnrbm_music.to_stream`
@@ -160,7 +160,7 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     import numpy as np
     from music21 import stream, tempo
 
-    from .music21_io import (_as_performed, _is_percussion, _timed, meters, pickup_quarters,
+    from .score_reading import (_as_performed, _is_percussion, _timed, meters, pickup_quarters,
                              tied_notes, written_key)
 
     score = _as_performed(score, True, title or "the score")

@@ -70,7 +70,7 @@ def test_every_chorale_note_is_struck_once_in_the_roll(chorales):
     strike one note (a roll holds one note of a pitch at a time). Every third chorale: parsing
     the scores again costs a tenth of a second each."""
     from music21 import converter
-    from rnnrbm_music.music21_io import _as_performed, tied_notes
+    from rnnrbm_music.score_reading import _as_performed, tied_notes
 
     for name, roll in zip(chorales.names[::3], chorales[::3]):
         score = _as_performed(converter.parse(name), True, name)
