@@ -31,8 +31,9 @@ from .roll import PianoRoll
 BENCHMARK_STEPS_PER_QUARTER = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
 _READABLE = MIDI_SUFFIXES + MUSIC21_SUFFIXES
 #: Bumped whenever what a reader makes of a file changes (2: pickups, meter and tempo changes,
-#: repeats played out; 3: onsets), so that no cache entry of an older reading is used.
-CACHE_FORMAT = 3
+#: repeats played out; 3: onsets; 4: titles and composers), so that no cache entry of an older
+#: reading is used.
+CACHE_FORMAT = 4
 # Below this many files to parse, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 8
 

@@ -263,13 +263,14 @@ class PianoRoll:
             tempo_changes=_shifted(self.tempo_changes, start, stop))
 
     def __eq__(self, other: object) -> bool:
+        """The same music: frames, onsets and context; the title and composer may differ."""
         if not isinstance(other, PianoRoll):
             return NotImplemented
         return (
             self.frames.shape == other.frames.shape
             and bool(np.array_equal(self.frames, other.frames))
             and bool(np.array_equal(self.note_starts(), other.note_starts()))
-            and self.context() == other.context()
+            and _musical(self.context()) == _musical(other.context())
         )
 
     def context(self) -> dict:
@@ -521,6 +522,11 @@ class PianoRoll:
         [(60, 64), ()]
         """
         return [tuple(int(p) + self.lowest for p in np.flatnonzero(row)) for row in self.frames]
+
+
+def _musical(context: dict) -> dict:
+    """A roll's context without its credits (title, composer)."""
+    return {name: value for name, value in context.items() if name not in ("title", "composer")}
 
 
 def fold_into_range(pitch: int, lowest: int, highest: int) -> int:
