@@ -21,6 +21,7 @@ import contextlib
 import copy
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from collections.abc import Sequence
@@ -29,11 +30,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
 from . import checkpoint
 from .engine import RnnRbm, rbm
 from .evaluate import frame_accuracy, monitor
+from .progress import Progress
 
 OPTIMIZERS = ("sgd", "nesterov", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -196,16 +197,18 @@ def pretrain_rbm(model: RnnRbm, sequences: Sequence, config: TrainConfig,
     params = [model.W, model.bv, model.bh]
     optimizer = torch.optim.SGD(params, lr=config.pretrain_lr)
     batch = config.batch_size * config.seq_len
-    for epoch in tqdm(range(config.pretrain_epochs), desc="pretraining RBM", unit="epoch",
-                      disable=None if progress else True):
-        order = torch.from_numpy(np.random.default_rng([config.seed, 1, epoch])
-                                 .permutation(len(frames))).to(device)
-        for i, start in enumerate(range(0, len(frames), batch)):
-            generator = torch.Generator(device).manual_seed(_batch_seed(config.seed, 1, epoch, i))
-            optimizer.zero_grad()
-            rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
-                        config.k, generator).backward()
-            optimizer.step()
+    with Progress("pretraining RBM", config.pretrain_epochs, "epochs", enabled=progress) as shown:
+        for epoch in range(config.pretrain_epochs):
+            order = torch.from_numpy(np.random.default_rng([config.seed, 1, epoch])
+                                     .permutation(len(frames))).to(device)
+            for i, start in enumerate(range(0, len(frames), batch)):
+                generator = torch.Generator(device).manual_seed(
+                    _batch_seed(config.seed, 1, epoch, i))
+                optimizer.zero_grad()
+                rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
+                            config.k, generator).backward()
+                optimizer.step()
+            shown.advance()
 
 
 def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
@@ -218,6 +221,8 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     ``valid`` sequences give the validation figure of every epoch (negative log
     pseudo-likelihood per frame) for early stopping. ``checkpoint_config`` is stored in the
     checkpoints beside the training settings (the composer puts its data settings there).
+    ``progress`` writes a line per epoch on standard output (rank 0 alone), each figure named,
+    with the time elapsed and an estimate of the time left (:meth:`_Run.describe`).
 
     >>> from rnnrbm_music.engine import RnnRbmConfig
     >>> model = RnnRbm(RnnRbmConfig(n_hidden=16, n_recurrent=8))
@@ -229,20 +234,17 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     run = _Run.set_up(model, sequences, valid, config or TrainConfig(), checkpoint_path,
                       checkpoint_config, resume_from, progress)
     config, result = run.config, run.result
-    bar = tqdm(range(result.epochs_trained, config.epochs), desc="training", unit="epoch",
-               disable=None if progress and run.rank == 0 else True)
+    # A line per epoch on standard output (the training log), above a bar on a terminal.
+    shown = Progress("training", config.epochs, "epochs", done=result.epochs_trained,
+                     enabled=progress and run.rank == 0, stream=sys.stdout, status=False)
     try:
-        for epoch in bar:
+        for epoch in range(result.epochs_trained, config.epochs):
             record = run.train_epoch(epoch)
             if run.valid_frames:
                 run.validate(record)
             run.end_epoch(record)
-            summary = {k: f"{v:.4g}" for k, v in record.items()
-                       if k in ("loss", "valid", "valid_accuracy") and v is not None}
-            bar.set_postfix(summary)
-            if bar.disable and progress and run.rank == 0:   # no terminal: a line per epoch for logs
-                print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(
-                    f"{k}={v}" for k, v in summary.items()), flush=True)
+            shown.advance()
+            shown.write(f"{run.describe(record)}  {shown.timing()}")
             if run.patience_ran_out():
                 result.stopped_early = True
                 break
@@ -251,7 +253,7 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
         if run.rank == 0:
             print(f"\ninterrupted after {result.epochs_trained} epoch(s); keeping the model so far")
     finally:
-        bar.close()
+        shown.close()
     return run.finish()
 
 
@@ -390,6 +392,28 @@ class _Run:
         if result.best_valid is None or record["valid"] < result.best_valid:
             result.best_valid, result.best_epoch = record["valid"], record["epoch"]
             self.best_state = copy.deepcopy(self.model.state_dict())
+
+    def describe(self, record: dict) -> str:
+        """An epoch's figures, each named, in nats to four decimals (accuracy in percent):
+        ``epoch 12/200  CD-15 cost per frame -3.1416 nats  valid pseudo-NLL per frame 5.9432
+        nats  (best 5.9011 at epoch 9)``. The RNN-RBM's training cost is the CD-k cost (the
+        mean free-energy gap F(v) - F(v_k), a gradient estimate, not a likelihood) and its
+        validation figure the pseudo-NLL; the RNN-NADE's are both its exact NLL."""
+        exact = self.model.config.conditional == "nade"
+        cost = "train NLL per frame" if exact else f"CD-{self.config.k} cost per frame"
+        figures = [f"epoch {record['epoch']}/{self.config.epochs}",
+                   f"{cost} {record['loss']:.4f} nats" if record["loss"] is not None
+                   else f"{cost}: none (every batch skipped)"]
+        if "valid" in record:
+            figures.append(f"valid {'NLL' if exact else 'pseudo-NLL'} per frame "
+                           f"{record['valid']:.4f} nats")
+        if record.get("valid_accuracy") is not None:    # an RNN-NADE's needs draws: None
+            figures.append(f"valid frame accuracy {100 * record['valid_accuracy']:.2f} %")
+        if self.result.best_epoch is not None:
+            figures.append(f"(best {self.result.best_valid:.4f} at epoch {self.result.best_epoch})")
+        if record["skipped"]:
+            figures.append(f"{record['skipped']} batch(es) skipped so far (not finite)")
+        return "  ".join(figures)
 
     def end_epoch(self, record: dict) -> None:
         """Add the epoch's ``record`` to the history; write the periodic checkpoint when one is
