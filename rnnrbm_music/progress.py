@@ -39,17 +39,17 @@ class Progress:
     ``done`` were done before (a resumed training): the estimate of the time left comes from
     the rate of this run alone. Where ``stream`` (standard error by default) is not a terminal,
     a plain line (:meth:`status`) comes every :data:`PERIOD` seconds and at the end, unless
-    ``status`` is false: for work that writes its own lines (:meth:`write`). Nothing at all is
-    shown unless ``enabled``.
+    ``status_lines`` is false: for work that writes its own lines (:meth:`write`). Nothing at
+    all is shown unless ``enabled``.
     """
 
     def __init__(self, what: str, total: int, unit: str, *, done: int = 0, enabled: bool = True,
-                 stream: TextIO | None = None, status: bool = True):
+                 stream: TextIO | None = None, status_lines: bool = True):
         self.what, self.total, self.unit = what, total, unit
         self.count = self.start_count = done
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.status_lines = status
+        self.status_lines = status_lines
         self.started = self.last_line = monotonic()
         terminal = enabled and self.stream.isatty()
         self.bar = tqdm(total=total, initial=done, desc=what, unit=unit.rstrip("s"),

@@ -219,10 +219,11 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     model also keeps their distinct frames (:meth:`RnnRbm.remember_frames`) for its sampler.
 
     ``valid`` sequences give the validation figure of every epoch (negative log
-    pseudo-likelihood per frame) for early stopping. ``checkpoint_config`` is stored in the
-    checkpoints beside the training settings (the composer puts its data settings there).
-    ``progress`` writes a line per epoch on standard output (rank 0 alone), each figure named,
-    with the time elapsed and an estimate of the time left (:meth:`_Run.describe`).
+    pseudo-likelihood per frame; an RNN-NADE's exact NLL per frame) for early stopping.
+    ``checkpoint_config`` is stored in the checkpoints beside the training settings (the
+    composer puts its data settings there). ``progress`` writes a line per epoch on standard
+    output (rank 0 alone), each figure named, with the time elapsed and an estimate of the
+    time left (docs/training.md, "What training shows").
 
     >>> from rnnrbm_music.engine import RnnRbmConfig
     >>> model = RnnRbm(RnnRbmConfig(n_hidden=16, n_recurrent=8))
@@ -236,7 +237,8 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     config, result = run.config, run.result
     # A line per epoch on standard output (the training log), above a bar on a terminal.
     shown = Progress("training", config.epochs, "epochs", done=result.epochs_trained,
-                     enabled=progress and run.rank == 0, stream=sys.stdout, status=False)
+                     enabled=progress and run.rank == 0, stream=sys.stdout,
+                     status_lines=False)
     try:
         for epoch in range(result.epochs_trained, config.epochs):
             record = run.train_epoch(epoch)

@@ -26,7 +26,7 @@ def test_off_a_terminal_a_line_every_period_with_the_count_and_the_time_left(sec
 
 
 def test_a_resumed_count_estimates_from_this_run_alone(seconds):
-    shown = Progress("training", 200, "epochs", done=100, status=False, stream=io.StringIO())
+    shown = Progress("training", 200, "epochs", done=100, status_lines=False, stream=io.StringIO())
     seconds[0] = 30
     shown.advance(10)             # 10 epochs in 30 s: 90 left take 4:30
     assert shown.timing() == "0:30 elapsed, ~4:30 left"
@@ -35,7 +35,7 @@ def test_a_resumed_count_estimates_from_this_run_alone(seconds):
 
 def test_written_lines_and_silence(seconds):
     stream = io.StringIO()
-    shown = Progress("training", 2, "epochs", status=False, stream=stream)
+    shown = Progress("training", 2, "epochs", status_lines=False, stream=stream)
     shown.advance(2)
     shown.write("epoch 2/2")
     assert stream.getvalue() == "epoch 2/2\n"          # its own lines only, no status line
