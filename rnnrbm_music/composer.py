@@ -449,14 +449,15 @@ class RnnRbmComposer:
 
     # --- judging --------------------------------------------------------------------------------
     def evaluate(self, corpus, n_chains: int = 20, n_betas: int = 1000, seed: int = 0,
-                 known=None) -> dict:
+                 known=None, progress: bool = True) -> dict:
         """NLL per frame, expected frame accuracy and pseudo-likelihood on ``corpus``.
 
         Each frame's partition function sums the distinct frames of ``corpus`` (and of
         ``known``, e.g. the training corpus, which makes the estimate tighter) exactly, and
         ``n_chains`` AIS chains through ``n_betas`` temperatures estimate the rest
         (:func:`rnnrbm_music.evaluate.nll`). An RNN-NADE's NLL is exact, its accuracy comes
-        from ``n_chains`` exact draws per frame, and it has no pseudo-NLL (None).
+        from ``n_chains`` exact draws per frame, and it has no pseudo-NLL (None). ``progress``
+        shows the frames done with an estimate of the time left.
 
         >>> composer = RnnRbmComposer.pretrained()
         >>> figures = composer.evaluate(Corpus.from_music21("bach/bwv66.6"), n_chains=2, n_betas=20)
@@ -470,7 +471,7 @@ class RnnRbmComposer:
         known_data = [self.encode(roll) for roll in self._corpus(known)] if known is not None else []
         model = self._model()
         result = nll(model, data, n_chains=n_chains, n_betas=n_betas, known=known_data,
-                     generator=torch.Generator(model.W.device).manual_seed(seed))
+                     generator=torch.Generator(model.W.device).manual_seed(seed), progress=progress)
         return {"layout": model.config.layout, "nll": result.nll, "nll_std": result.std,
                 "frames": result.frames,
                 "accuracy": result.accuracy, "known_frames": result.known_frames,

@@ -1,10 +1,11 @@
 """A :class:`Corpus` is a list of :class:`PianoRoll` gathered from anywhere music comes from.
 
-Files are parsed in parallel worker processes behind a progress bar and cached on disk (in
-``$XDG_CACHE_HOME/rnnrbm-music``, keyed by the file's content, the reading settings and the
-package version and the cache's format), so the second reading of a thousand files takes about
-a second. A file that
-cannot be read is reported (path and reason) and skipped, or raises with ``strict=True``.
+Files are parsed in parallel worker processes, their progress shown (:mod:`.progress`), and
+cached on disk (in ``$XDG_CACHE_HOME/rnnrbm-music``, ``~/.cache/rnnrbm-music`` by default, keyed
+by the file's content, the reading settings, the package version and the cache's format), so
+the second reading of a thousand files takes about a second; deleting that folder clears the
+cache. A file that cannot be read is reported (path and reason) and skipped, or raises with
+``strict=True``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import __version__
 from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, ReadError, from_stream, pieces_of,
                          read_pieces)
+from .progress import Progress
 from .roll import PianoRoll
 
 #: Frame step of each benchmark of Boulanger-Lewandowski et al. (2012), in frames per quarter.
@@ -197,12 +198,12 @@ class Corpus(Sequence[PianoRoll]):
                 todo.append((path, key))
         jobs = [(str(path), self.settings) for path, _ in todo]
         workers = workers or os.cpu_count() or 1
-        bar = dict(total=len(jobs), desc="reading", unit="file", disable=None if progress else True)
-        if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(tqdm(pool.map(_read_file, jobs, chunksize=4), **bar))
-        else:
-            outcomes = [_read_file(job) for job in tqdm(jobs, **bar)]
+        with Progress("reading corpus", len(jobs), "files", enabled=progress) as shown:
+            if workers > 1 and len(jobs) >= _PARALLEL_THRESHOLD:
+                with ProcessPoolExecutor(max_workers=workers) as pool:
+                    outcomes = list(shown.track(pool.map(_read_file, jobs, chunksize=4)))
+            else:
+                outcomes = list(shown.track(map(_read_file, jobs)))
         for (path, key), (_, rolls, reason) in zip(todo, outcomes):
             if reason is not None:
                 self._fail(ReadError(path, reason))

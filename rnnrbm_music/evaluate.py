@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .engine import RnnRbm, nade, rbm
+from .progress import Progress
 
 
 def _as_tensors(sequences: Sequence, device) -> list[Tensor]:
@@ -77,7 +78,8 @@ class Evaluation:
 @torch.no_grad()
 def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1000,
         schedule: str = "sigmoid", frames_per_batch: int = 1000,
-        generator: torch.Generator | None = None, known: Sequence = ()) -> Evaluation:
+        generator: torch.Generator | None = None, known: Sequence = (),
+        progress: bool = False) -> Evaluation:
     """-log p(v_t | v_<t) per frame averaged over every frame, F(v_t) + log Z_t, and the
     expected frame accuracy, from one estimate of each frame's distribution, many frames at
     once on the model's device.
@@ -87,7 +89,8 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
     ``known`` sequences (e.g. a training split) exactly and adds an annealed importance sampling estimate
     of the rest (:func:`rbm.log_partition`): AIS alone misses the sharp modes of a model trained
     on a corpus and underestimates the NLL (docs/benchmarks.md). The accuracy is the expectation
-    over the same weighted states.
+    over the same weighted states. ``progress`` shows the frames done with an estimate of the
+    time left (:class:`~rnnrbm_music.progress.Progress`).
 
     >>> from rnnrbm_music.engine import RnnRbmConfig
     >>> model = RnnRbm(RnnRbmConfig(n_hidden=4, n_recurrent=3))
@@ -100,22 +103,19 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
     accuracy, ``n_betas`` and ``known`` are not needed).
     """
     if model.config.conditional == "nade":
-        return exact_nll(model, sequences, n_chains, frames_per_batch, generator)
+        return exact_nll(model, sequences, n_chains, frames_per_batch, generator, progress)
     dictionary = distinct_frames([*sequences, *known, model.known_frames], model.W.device)
     total, variance, correct, share, count = 0.0, 0.0, 0.0, 0.0, 0
-    for v, bv, bh in frame_rbms(model, sequences):
-        for start in range(0, len(v), frames_per_batch):
-            part = slice(start, start + frames_per_batch)
-            states = rbm.log_partition(model.W, bv[part], bh[part], dictionary, n_chains,
-                                       n_betas, schedule, generator)
-            free = rbm.free_energy(v[part], model.W, bv[part], bh[part]).double()
-            total += float((free + states.log_z).sum())
-            variance += float((states.std ** 2).sum())
-            correct += float(states.expectation(
-                pairwise_accuracy(dictionary, v[part]).double(),
-                accuracy(states.samples, v[part, None]).double()).sum())
-            share += float(states.known_share.sum())
-            count += len(v[part])
+    for v, bv, bh in _frame_batches(model, sequences, frames_per_batch, progress):
+        states = rbm.log_partition(model.W, bv, bh, dictionary, n_chains, n_betas, schedule,
+                                   generator)
+        free = rbm.free_energy(v, model.W, bv, bh).double()
+        total += float((free + states.log_z).sum())
+        variance += float((states.std ** 2).sum())
+        correct += float(states.expectation(pairwise_accuracy(dictionary, v).double(),
+                                            accuracy(states.samples, v[:, None]).double()).sum())
+        share += float(states.known_share.sum())
+        count += len(v)
     n = max(count, 1)
     return Evaluation(total / n, variance ** 0.5 / n, correct / n, count, len(dictionary),
                       share / n, n_chains, n_betas, schedule)
@@ -157,11 +157,25 @@ def pairwise_accuracy(predicted: Tensor, target: Tensor) -> Tensor:
     return _accuracy_of_counts(target @ predicted.T, predicted.sum(-1)[None], target.sum(-1)[:, None])
 
 
+def _frame_batches(model: RnnRbm, sequences: Sequence, frames_per_batch: int, progress: bool
+                   ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+    """The (frames, bv, bh) of :func:`frame_rbms` in groups of up to ``frames_per_batch``
+    frames; with ``progress`` each group counts as done when the next is asked for."""
+    total = sum(len(getattr(s, "frames", s)) for s in sequences)
+    with Progress("evaluating", total, "frames", enabled=progress) as shown:
+        for v, bv, bh in frame_rbms(model, sequences):
+            for start in range(0, len(v), frames_per_batch):
+                part = slice(start, start + frames_per_batch)
+                yield v[part], bv[part], bh[part]
+                shown.advance(len(v[part]))
+
+
 @torch.no_grad()
 def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: int = 1000,
-              generator: torch.Generator | None = None) -> Evaluation:
+              generator: torch.Generator | None = None, progress: bool = False) -> Evaluation:
     """An RNN-NADE's -log p(v_t | v_<t) per frame, exact, and its expected frame accuracy
-    estimated from ``samples`` exact draws of each frame's distribution (0: none, None).
+    estimated from ``samples`` exact draws of each frame's distribution (0: none, None);
+    ``progress`` as for :func:`nll`.
 
     >>> from rnnrbm_music.engine import RnnNade, RnnRbmConfig
     >>> model = RnnNade(RnnRbmConfig(n_hidden=4, n_recurrent=3, conditional="nade"))
@@ -171,17 +185,14 @@ def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: i
     """
     order = model.unit_order()
     total, correct, count = 0.0, 0.0, 0
-    for v, bv, bh in frame_rbms(model, sequences):
-        for start in range(0, len(v), frames_per_batch):
-            part = slice(start, start + frames_per_batch)
-            total -= float(nade.log_prob(v[part], model.W, model.V, bv[part], bh[part], order).sum())
-            if samples:
-                n = len(v[part])
-                draws = nade.sample(model.W, model.V, bv[part].repeat_interleave(samples, 0),
-                                    bh[part].repeat_interleave(samples, 0), generator,
-                                    order=order).view(n, samples, -1)
-                correct += float(accuracy(draws, v[part, None]).double().mean(1).sum())
-            count += len(v[part])
+    for v, bv, bh in _frame_batches(model, sequences, frames_per_batch, progress):
+        total -= float(nade.log_prob(v, model.W, model.V, bv, bh, order).sum())
+        if samples:
+            draws = nade.sample(model.W, model.V, bv.repeat_interleave(samples, 0),
+                                bh.repeat_interleave(samples, 0), generator,
+                                order=order).view(len(v), samples, -1)
+            correct += float(accuracy(draws, v[:, None]).double().mean(1).sum())
+        count += len(v)
     n = max(count, 1)
     return Evaluation(total / n, 0.0, correct / n if samples else None, count, 0, 1.0, samples, 0,
                       "exact")

@@ -21,6 +21,7 @@ import contextlib
 import copy
 import math
 import os
+import sys
 import time
 from pathlib import Path
 from collections.abc import Sequence
@@ -29,12 +30,12 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
 from . import checkpoint
 from .checks import RULES, checked
 from .engine import RnnRbm, rbm
 from .evaluate import frame_accuracy, monitor
+from .progress import Progress
 
 OPTIMIZERS = ("sgd", "nesterov", "adam")
 SCHEDULES = ("constant", "cosine", "exponential")
@@ -194,16 +195,18 @@ def pretrain_rbm(model: RnnRbm, sequences: Sequence, config: TrainConfig,
     params = [model.W, model.bv, model.bh]
     optimizer = torch.optim.SGD(params, lr=config.pretrain_lr)
     batch = config.batch_size * config.seq_len
-    for epoch in tqdm(range(config.pretrain_epochs), desc="pretraining RBM", unit="epoch",
-                      disable=None if progress else True):
-        order = torch.from_numpy(np.random.default_rng([config.seed, 1, epoch])
-                                 .permutation(len(frames))).to(device)
-        for i, start in enumerate(range(0, len(frames), batch)):
-            generator = torch.Generator(device).manual_seed(_batch_seed(config.seed, 1, epoch, i))
-            optimizer.zero_grad()
-            rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
-                        config.k, generator).backward()
-            optimizer.step()
+    with Progress("pretraining RBM", config.pretrain_epochs, "epochs", enabled=progress) as shown:
+        for epoch in range(config.pretrain_epochs):
+            order = torch.from_numpy(np.random.default_rng([config.seed, 1, epoch])
+                                     .permutation(len(frames))).to(device)
+            for i, start in enumerate(range(0, len(frames), batch)):
+                generator = torch.Generator(device).manual_seed(
+                    _batch_seed(config.seed, 1, epoch, i))
+                optimizer.zero_grad()
+                rbm.cd_loss(frames[order[start:start + batch]], model.W, model.bv, model.bh,
+                            config.k, generator).backward()
+                optimizer.step()
+            shown.advance()
 
 
 def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
@@ -214,8 +217,11 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     model also keeps their distinct frames (:meth:`RnnRbm.remember_frames`) for its sampler.
 
     ``valid`` sequences give the validation figure of every epoch (negative log
-    pseudo-likelihood per frame) for early stopping. ``checkpoint_config`` is stored in the
-    checkpoints beside the training settings (the composer puts its data settings there).
+    pseudo-likelihood per frame; an RNN-NADE's exact NLL per frame) for early stopping.
+    ``checkpoint_config`` is stored in the checkpoints beside the training settings (the
+    composer puts its data settings there). ``progress`` writes a line per epoch on standard
+    output (rank 0 alone), each figure named, with the time elapsed and an estimate of the
+    time left (docs/training.md, "What training shows").
 
     >>> from rnnrbm_music.engine import RnnRbmConfig
     >>> model = RnnRbm(RnnRbmConfig(n_hidden=16, n_recurrent=8))
@@ -224,142 +230,228 @@ def train(model: RnnRbm, sequences: Sequence, valid: Sequence | None = None,
     >>> result.epochs_trained, len(result.history)
     (2, 2)
     """
-    config = config or TrainConfig()
-    device = model.W.device
-    rank, world = setup_distributed(device)
-    result = TrainResult()
-    start_epoch = 0
-    optimizer = _make_optimizer(model.parameters(), config)
-    if resume_from is not None:
-        saved = checkpoint.load(resume_from, device)
-        model.load_state_dict(saved.model.state_dict())
-        checkpoint.restore_optimizer(optimizer, model, saved.optimizer_state)
-        start_epoch = result.epochs_trained = int(saved.config.get("epochs_trained", 0))
-        result.model_epoch = int(saved.config.get("model_epoch", start_epoch))
-        result.history = list(saved.config.get("history", []))
-        result.best_valid = saved.config.get("best_valid")
-        result.best_epoch = saved.config.get("best_epoch")
-    elif config.pretrain_epochs:
-        if model.config.conditional == "nade":
-            raise ValueError("pretrain_epochs pretrains an RBM: an RNN-NADE has none "
-                             "(set pretrain_epochs=0)")
-        pretrain_rbm(model, sequences, config, device, progress and rank == 0)
-
-    if model.config.conditional == "rbm":   # where the RBM sampler starts its chains
-        model.remember_frames(torch.cat([torch.as_tensor(np.asarray(s, dtype=np.float32))
-                                         for s in sequences]))
-    chunks, lengths = make_chunks(sequences, config.seq_len, device)
-    valid_frames = [torch.as_tensor(np.asarray(s), dtype=torch.float32, device=device)
-                    for s in valid] if valid else None
-    module = (torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model)
-    positions = torch.arange(config.seq_len, device=device)
-    group = world * config.grad_accumulation
-    best_state = None
-    consecutive_bad = 0
-
-    def save_checkpoint(path):
-        if rank == 0 and path is not None:
-            checkpoint.save(path, model, {**(checkpoint_config or {}),
-                                          "training": asdict(config),
-                                          "epochs_trained": result.epochs_trained,
-                                          "best_valid": result.best_valid,
-                                          "best_epoch": result.best_epoch,
-                                          "model_epoch": result.model_epoch,
-                                          "history": result.history}, optimizer)
-
-    bar = tqdm(range(start_epoch, config.epochs), desc="training", unit="epoch",
-               disable=None if progress and rank == 0 else True)
+    run = _Run.set_up(model, sequences, valid, config or TrainConfig(), checkpoint_path,
+                      checkpoint_config, resume_from, progress)
+    config, result = run.config, run.result
+    # A line per epoch on standard output (the training log), above a bar on a terminal.
+    shown = Progress("training", config.epochs, "epochs", done=result.epochs_trained,
+                     enabled=progress and run.rank == 0, stream=sys.stdout,
+                     status_lines=False)
     try:
-        for epoch in bar:
-            began = time.perf_counter()
-            for param_group in optimizer.param_groups:
-                param_group["lr"] = _learning_rate(config, epoch)
-            order = np.random.default_rng([config.seed, 0, epoch]).permutation(len(chunks))
-            batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
-            n_steps = len(batches) // group if group > 1 else len(batches)
-            losses, frames_seen = [], 0
-            for step in range(n_steps):
-                optimizer.zero_grad(set_to_none=True)
-                step_loss = 0.0
-                for j in range(config.grad_accumulation):
-                    index = step * group + rank * config.grad_accumulation + j
-                    rows = torch.from_numpy(batches[index]).to(device)
-                    length = int(lengths[rows].max())
-                    v = chunks[rows, :length]
-                    mask = positions[:length] < lengths[rows, None]
-                    generator = torch.Generator(device).manual_seed(
-                        _batch_seed(config.seed, 0, epoch, index))
-                    if config.transpose:
-                        shifts = torch.randint(-config.transpose, config.transpose + 1,
-                                               (len(rows),), generator=generator, device=device)
-                        v = transpose_frames(v, shifts, 2 if model.config.articulation else 1)
-                    syncing = (j == config.grad_accumulation - 1 or world == 1)
-                    with contextlib.nullcontext() if syncing else module.no_sync():
-                        loss = module(v, mask, config.k, generator,
-                                      config.dropout) / config.grad_accumulation
-                        loss.backward()
-                    step_loss += float(loss.detach())
-                    frames_seen += int(mask.sum())
-                norm = torch.nn.utils.clip_grad_norm_(model.parameters(),
-                                                      config.clip_grad or float("inf"))
-                bad = torch.tensor(float(not (math.isfinite(step_loss) and torch.isfinite(norm))),
-                                   device=device)
-                if world > 1:
-                    dist.all_reduce(bad, op=dist.ReduceOp.MAX)
-                if bad.item():
-                    result.skipped_batches += 1
-                    consecutive_bad += 1
-                    optimizer.zero_grad(set_to_none=True)
-                    if consecutive_bad >= config.max_nonfinite:
-                        raise TrainingDiverged(
-                            f"{consecutive_bad} consecutive batches had a non-finite loss or "
-                            f"gradient (epoch {epoch + 1}); lower the learning rate "
-                            f"(lr={config.lr}) or set clip_grad")
-                    continue
-                consecutive_bad = 0
-                optimizer.step()
-                losses.append(step_loss)
-            seconds = time.perf_counter() - began
-            record = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None,
-                      "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                      "frames_per_second": round(frames_seen * world / seconds, 1),
-                      "skipped": result.skipped_batches}
-            if valid_frames:
-                record["valid"] = monitor(model, valid_frames)
-                if config.valid_accuracy:
-                    # Over the validation frames' own distinct frames only (no AIS): cheap.
-                    record["valid_accuracy"] = frame_accuracy(model, valid_frames, samples=0)
-                if result.best_valid is None or record["valid"] < result.best_valid:
-                    result.best_valid, result.best_epoch = record["valid"], epoch + 1
-                    best_state = copy.deepcopy(model.state_dict())
-            result.history.append(record)
-            result.epochs_trained = result.model_epoch = epoch + 1
-            summary = {k: f"{v:.4g}" for k, v in record.items()
-                       if k in ("loss", "valid", "valid_accuracy") and v is not None}
-            bar.set_postfix(summary)
-            if bar.disable and progress and rank == 0:   # no terminal: a line per epoch for logs
-                print(f"epoch {epoch + 1}/{config.epochs} " + " ".join(
-                    f"{k}={v}" for k, v in summary.items()), flush=True)
-            if config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
-                save_checkpoint(_epoch_path(checkpoint_path, epoch + 1)
-                                if config.keep_checkpoints else checkpoint_path)
-            if (config.patience is not None and result.best_epoch is not None
-                    and epoch + 1 - result.best_epoch >= config.patience):
+        for epoch in range(result.epochs_trained, config.epochs):
+            record = run.train_epoch(epoch)
+            if run.valid_frames:
+                run.validate(record)
+            run.end_epoch(record)
+            shown.advance()
+            shown.write(f"{run.describe(record)}  {shown.timing()}")
+            if run.patience_ran_out():
                 result.stopped_early = True
                 break
     except KeyboardInterrupt:
         result.interrupted = True
-        if rank == 0:
+        if run.rank == 0:
             print(f"\ninterrupted after {result.epochs_trained} epoch(s); keeping the model so far")
     finally:
-        bar.close()
-    # The best validation epoch of this run is restored; one from before a resume is not in
-    # memory any more, so the model then keeps the last epoch's weights.
-    if best_state is not None:
-        model.load_state_dict(best_state)
-        result.model_epoch = result.best_epoch
-    save_checkpoint(checkpoint_path)
-    return result
+        shown.close()
+    return run.finish()
+
+
+class _Run:
+    """One training run, step by step: :meth:`set_up`; every epoch :meth:`train_epoch` (one
+    :meth:`optimizer_step` after another), :meth:`validate`, :meth:`end_epoch` (the history, a
+    periodic checkpoint) and :meth:`patience_ran_out`; then :meth:`finish`."""
+
+    def __init__(self, model: RnnRbm, config: TrainConfig, optimizer: torch.optim.Optimizer,
+                 result: TrainResult, rank: int, world: int, chunks: torch.Tensor,
+                 lengths: torch.Tensor, valid_frames: list[torch.Tensor] | None,
+                 checkpoint_path: str | os.PathLike | None, checkpoint_config: dict | None):
+        self.model, self.config, self.optimizer, self.result = model, config, optimizer, result
+        self.rank, self.world = rank, world
+        self.device = model.W.device
+        self.module = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+        self.chunks, self.lengths = chunks, lengths
+        self.positions = torch.arange(config.seq_len, device=self.device)
+        self.group = world * config.grad_accumulation   # batches averaged by one step
+        self.valid_frames = valid_frames
+        self.checkpoint_path, self.checkpoint_config = checkpoint_path, checkpoint_config
+        self.best_state: dict | None = None   # the weights of this run's best validation epoch
+        self.consecutive_bad = 0              # batches skipped in a row (non-finite)
+
+    @classmethod
+    def set_up(cls, model: RnnRbm, sequences: Sequence, valid: Sequence | None,
+               config: TrainConfig, checkpoint_path: str | os.PathLike | None,
+               checkpoint_config: dict | None, resume_from: str | os.PathLike | None,
+               progress: bool) -> _Run:
+        """Join the process group, make the optimizer, resume from a checkpoint (or pretrain
+        the RBM), and cut the data into subsequences on the model's device."""
+        device = model.W.device
+        rank, world = setup_distributed(device)
+        result = TrainResult()
+        optimizer = _make_optimizer(model.parameters(), config)
+        if resume_from is not None:
+            saved = checkpoint.load(resume_from, device)
+            model.load_state_dict(saved.model.state_dict())
+            checkpoint.restore_optimizer(optimizer, model, saved.optimizer_state)
+            result.epochs_trained = int(saved.config.get("epochs_trained", 0))
+            result.model_epoch = int(saved.config.get("model_epoch", result.epochs_trained))
+            result.history = list(saved.config.get("history", []))
+            result.best_valid = saved.config.get("best_valid")
+            result.best_epoch = saved.config.get("best_epoch")
+        elif config.pretrain_epochs:
+            if model.config.conditional == "nade":
+                raise ValueError("pretrain_epochs pretrains an RBM: an RNN-NADE has none "
+                                 "(set pretrain_epochs=0)")
+            pretrain_rbm(model, sequences, config, device, progress and rank == 0)
+        if model.config.conditional == "rbm":   # where the RBM sampler starts its chains
+            model.remember_frames(torch.cat([torch.as_tensor(np.asarray(s, dtype=np.float32))
+                                             for s in sequences]))
+        chunks, lengths = make_chunks(sequences, config.seq_len, device)
+        valid_frames = [torch.as_tensor(np.asarray(s), dtype=torch.float32, device=device)
+                        for s in valid] if valid else None
+        return cls(model, config, optimizer, result, rank, world, chunks, lengths, valid_frames,
+                   checkpoint_path, checkpoint_config)
+
+    def train_epoch(self, epoch: int) -> dict:
+        """One pass over the subsequences, shuffled into batches: the epoch's record (mean
+        training cost per frame, learning rate, seconds, frames per second, batches skipped so
+        far)."""
+        config = self.config
+        began = time.perf_counter()
+        for param_group in self.optimizer.param_groups:
+            param_group["lr"] = _learning_rate(config, epoch)
+        order = np.random.default_rng([config.seed, 0, epoch]).permutation(len(self.chunks))
+        batches = [order[i:i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        n_steps = len(batches) // self.group if self.group > 1 else len(batches)
+        losses, frames_seen = [], 0
+        for step in range(n_steps):
+            loss, frames = self.optimizer_step(batches, step, epoch)
+            frames_seen += frames
+            if loss is not None:
+                losses.append(loss)
+        seconds = time.perf_counter() - began
+        return {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else None,
+                "lr": self.optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
+                "frames_per_second": round(frames_seen * self.world / seconds, 1),
+                "skipped": self.result.skipped_batches}
+
+    def optimizer_step(self, batches: list[np.ndarray], step: int, epoch: int
+                       ) -> tuple[float | None, int]:
+        """The gradients of this process's ``grad_accumulation`` batches of ``step``, averaged
+        over all processes, then one optimizer step unless the loss or the gradient is not
+        finite: (the cost, None if skipped; the frames this process saw)."""
+        config, model = self.config, self.model
+        self.optimizer.zero_grad(set_to_none=True)
+        step_loss, frames_seen = 0.0, 0
+        for j in range(config.grad_accumulation):
+            index = step * self.group + self.rank * config.grad_accumulation + j
+            rows = torch.from_numpy(batches[index]).to(self.device)
+            length = int(self.lengths[rows].max())
+            v = self.chunks[rows, :length]
+            mask = self.positions[:length] < self.lengths[rows, None]
+            generator = torch.Generator(self.device).manual_seed(
+                _batch_seed(config.seed, 0, epoch, index))
+            if config.transpose:
+                shifts = torch.randint(-config.transpose, config.transpose + 1, (len(rows),),
+                                       generator=generator, device=self.device)
+                v = transpose_frames(v, shifts, 2 if model.config.articulation else 1)
+            syncing = (j == config.grad_accumulation - 1 or self.world == 1)
+            with contextlib.nullcontext() if syncing else self.module.no_sync():
+                loss = self.module(v, mask, config.k, generator,
+                                   config.dropout) / config.grad_accumulation
+                loss.backward()
+            step_loss += float(loss.detach())
+            frames_seen += int(mask.sum())
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad or float("inf"))
+        bad = torch.tensor(float(not (math.isfinite(step_loss) and torch.isfinite(norm))),
+                           device=self.device)
+        if self.world > 1:
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+        if bad.item():
+            self.result.skipped_batches += 1
+            self.consecutive_bad += 1
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.consecutive_bad >= config.max_nonfinite:
+                raise TrainingDiverged(
+                    f"{self.consecutive_bad} consecutive batches had a non-finite loss or "
+                    f"gradient (epoch {epoch + 1}); lower the learning rate (lr={config.lr}) "
+                    "or set clip_grad")
+            return None, frames_seen
+        self.consecutive_bad = 0
+        self.optimizer.step()
+        return step_loss, frames_seen
+
+    def validate(self, record: dict) -> None:
+        """Add the validation figures to the epoch's ``record``; keep the weights if they are
+        the best so far."""
+        result = self.result
+        record["valid"] = monitor(self.model, self.valid_frames)
+        if self.config.valid_accuracy:
+            # Over the validation frames' own distinct frames only (no AIS): cheap.
+            record["valid_accuracy"] = frame_accuracy(self.model, self.valid_frames, samples=0)
+        if result.best_valid is None or record["valid"] < result.best_valid:
+            result.best_valid, result.best_epoch = record["valid"], record["epoch"]
+            self.best_state = copy.deepcopy(self.model.state_dict())
+
+    def describe(self, record: dict) -> str:
+        """An epoch's figures, each named, in nats to four decimals (accuracy in percent):
+        ``epoch 12/200  CD-15 cost per frame -3.1416 nats  valid pseudo-NLL per frame 5.9432
+        nats  (best 5.9011 at epoch 9)``. The RNN-RBM's training cost is the CD-k cost (the
+        mean free-energy gap F(v) - F(v_k), a gradient estimate, not a likelihood) and its
+        validation figure the pseudo-NLL; the RNN-NADE's are both its exact NLL."""
+        exact = self.model.config.conditional == "nade"
+        cost = "train NLL per frame" if exact else f"CD-{self.config.k} cost per frame"
+        figures = [f"epoch {record['epoch']}/{self.config.epochs}",
+                   f"{cost} {record['loss']:.4f} nats" if record["loss"] is not None
+                   else f"{cost}: none (every batch skipped)"]
+        if "valid" in record:
+            figures.append(f"valid {'NLL' if exact else 'pseudo-NLL'} per frame "
+                           f"{record['valid']:.4f} nats")
+        if record.get("valid_accuracy") is not None:    # an RNN-NADE's needs draws: None
+            figures.append(f"valid frame accuracy {100 * record['valid_accuracy']:.2f} %")
+        if self.result.best_epoch is not None:
+            figures.append(f"(best {self.result.best_valid:.4f} at epoch {self.result.best_epoch})")
+        if record["skipped"]:
+            figures.append(f"{record['skipped']} batch(es) skipped so far (not finite)")
+        return "  ".join(figures)
+
+    def end_epoch(self, record: dict) -> None:
+        """Add the epoch's ``record`` to the history; write the periodic checkpoint when one is
+        due."""
+        result, config, epoch = self.result, self.config, record["epoch"]
+        result.history.append(record)
+        result.epochs_trained = result.model_epoch = epoch
+        if config.checkpoint_every and epoch % config.checkpoint_every == 0:
+            self.save_checkpoint(_epoch_path(self.checkpoint_path, epoch)
+                                 if config.keep_checkpoints else self.checkpoint_path)
+
+    def patience_ran_out(self) -> bool:
+        """Whether ``patience`` epochs have gone by since the best validation figure."""
+        result = self.result
+        return (self.config.patience is not None and result.best_epoch is not None
+                and result.epochs_trained - result.best_epoch >= self.config.patience)
+
+    def save_checkpoint(self, path: str | os.PathLike | None) -> None:
+        """The model, the optimizer and the run so far, written by rank 0 alone."""
+        result = self.result
+        if self.rank == 0 and path is not None:
+            checkpoint.save(path, self.model, {**(self.checkpoint_config or {}),
+                                               "training": asdict(self.config),
+                                               "epochs_trained": result.epochs_trained,
+                                               "best_valid": result.best_valid,
+                                               "best_epoch": result.best_epoch,
+                                               "model_epoch": result.model_epoch,
+                                               "history": result.history}, self.optimizer)
+
+    def finish(self) -> TrainResult:
+        """Restore the best validation epoch of this run and write the last checkpoint. One
+        from before a resume is not in memory any more: the model then keeps the last epoch's
+        weights."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+            self.result.model_epoch = self.result.best_epoch
+        self.save_checkpoint(self.checkpoint_path)
+        return self.result
 
 
 def _epoch_path(path: str | os.PathLike | None, epoch: int) -> Path | None:

@@ -1,9 +1,11 @@
 import pickle
+import re
 import shutil
 
 import pytest
 
 import rnnrbm_music.corpus as corpus_module
+import rnnrbm_music.progress as progress_module
 from conftest import JSB, NOTTINGHAM, NOTTINGHAM_MIDI
 from rnnrbm_music import Corpus, PianoRoll, ReadError
 
@@ -69,6 +71,22 @@ def test_parallel_reading_then_cache(tmp_path, monkeypatch):
     # Other settings are another cache entry.
     with pytest.warns(UserWarning, match="skipped 24"):
         Corpus(files, steps_per_quarter=4, workers=1, cache_dir=tmp_path, progress=False)
+
+
+def test_reading_off_a_terminal_writes_lines_with_the_count_and_the_time_left(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(progress_module, "PERIOD", 0.0)    # a line for every file
+    files = sorted(NOTTINGHAM_MIDI.glob("ashover*.mid"))[:3]
+    Corpus(files, workers=1, cache_dir=tmp_path)
+    lines = capsys.readouterr().err.splitlines()
+    assert [re.sub(r", \d+:\d\d elapsed.*", "", line) for line in lines] == [
+        "reading corpus: 1/3 files (33 %)", "reading corpus: 2/3 files (67 %)",
+        "reading corpus: 3/3 files (100 %)"]
+    assert all(re.search(r", \d+:\d\d elapsed, ~\d+:\d\d left$", line) for line in lines[:2])
+    assert re.search(r", \d+:\d\d elapsed$", lines[2])
+    Corpus(files, workers=1, cache_dir=tmp_path / "other", progress=False)
+    Corpus(files, workers=1, cache_dir=tmp_path)            # all cached: nothing to read
+    assert capsys.readouterr().err == ""
 
 
 def test_globs_streams_opus_and_rolls(tmp_path):

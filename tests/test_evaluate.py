@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnrbm_music.engine import RnnRbm, RnnRbmConfig, rbm
+import rnnrbm_music.progress as progress_module
+from rnnrbm_music.engine import RnnNade, RnnRbm, RnnRbmConfig, rbm
 from rnnrbm_music.evaluate import accuracy, frame_accuracy, frame_rbms, nll, pseudo_likelihood
 
 
@@ -39,6 +40,24 @@ def test_nll_matches_the_exact_value_on_a_small_model(jsb_valid):
     estimate = nll(model, data, n_chains=50, n_betas=500, generator=torch.Generator().manual_seed(1))
     assert abs(estimate.nll - exact / count) < 0.01
     assert estimate.std < 0.01
+
+
+@pytest.mark.parametrize("model", [RnnRbm(RnnRbmConfig(n_hidden=8, n_recurrent=4)),
+                                   RnnNade(RnnRbmConfig(n_hidden=8, n_recurrent=4,
+                                                        conditional="nade"))])
+def test_evaluating_off_a_terminal_writes_the_frames_done_and_the_time_left(
+        model, jsb_valid, monkeypatch, capsys):
+    monkeypatch.setattr(progress_module, "PERIOD", 0.0)    # a line for every group of frames
+    data = [roll.frames for roll in jsb_valid[:3]]
+    total = sum(len(d) for d in data)
+    result = nll(model, data, n_chains=2, n_betas=10, frames_per_batch=50, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    done = [*range(50, total, 50), total]
+    assert [line.split(" frames")[0] for line in lines] == [
+        f"evaluating: {n}/{total}" for n in done] and result.frames == total
+    assert all(" elapsed, ~" in line and line.endswith(" left") for line in lines[:-1])
+    nll(model, data, n_chains=2, n_betas=10, frames_per_batch=50)       # silent by default
+    assert capsys.readouterr().err == ""
 
 
 def test_accuracy_formula_on_hand_made_predictions():

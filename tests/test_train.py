@@ -1,9 +1,11 @@
+import re
+
 import numpy as np
 import pytest
 import torch
 
 from rnnrbm_music import checkpoint
-from rnnrbm_music.engine import RnnRbm, RnnRbmConfig
+from rnnrbm_music.engine import RnnNade, RnnRbm, RnnRbmConfig
 from rnnrbm_music.evaluate import pseudo_likelihood
 from rnnrbm_music.train import TrainConfig, TrainingDiverged, train, transpose_frames
 
@@ -63,6 +65,33 @@ def test_checkpoint_resume_continues_exactly(jsb_train, tmp_path):
     assert result.epochs_trained == 3 and len(result.history) == 3 and result.model_epoch == 3
     for (name, x), (_, y) in zip(straight.named_parameters(), resumed.named_parameters()):
         assert torch.allclose(x, y, atol=1e-6), name
+
+
+@pytest.mark.parametrize("conditional, cost, valid_figure", [
+    ("rbm", "CD-2 cost per frame", "valid pseudo-NLL per frame"),
+    ("nade", "train NLL per frame", "valid NLL per frame")])
+def test_epoch_lines_name_each_figure(conditional, cost, valid_figure, jsb_train, jsb_valid,
+                                      capsys):
+    torch.manual_seed(0)
+    config = RnnRbmConfig(n_hidden=20, n_recurrent=10, conditional=conditional)
+    model = RnnNade(config) if conditional == "nade" else RnnRbm(config)
+    result = train(model, frames(jsb_train)[:16], frames(jsb_valid)[:4],
+                   TrainConfig(epochs=3, k=2, batch_size=8, optimizer="adam", lr=0.3,
+                               valid_accuracy=conditional == "rbm"))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    best = {}
+    for line, record in zip(lines, result.history):
+        if best.get("valid", np.inf) > record["valid"]:
+            best = record
+        expected = (f"epoch {record['epoch']}/3  {cost} {record['loss']:.4f} nats  "
+                    f"{valid_figure} {record['valid']:.4f} nats  "
+                    + (f"valid frame accuracy {100 * record['valid_accuracy']:.2f} %  "
+                       if conditional == "rbm" else "")
+                    + f"(best {best['valid']:.4f} at epoch {best['epoch']})  ")
+        assert line.startswith(expected)
+        timing = r"\d+:\d\d elapsed" + (r", ~\d+:\d\d left" if record["epoch"] < 3 else "")
+        assert re.fullmatch(timing, line[len(expected):])
 
 
 def test_early_stopping_restores_the_best_model(jsb_train, jsb_valid):
