@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .keys import key_name, parse_key
-from .roll import PianoRoll, midi_pitch_name
+from .roll import PianoRoll, fold_into_range, midi_pitch_name
 
 ACCENT_COLOUR = "#1f77b4"   # primer / melody
 OTHER_COLOUR = "#ff7f0e"    # continuation / harmony
@@ -79,9 +79,12 @@ def roll_figure(roll: PianoRoll, accent: np.ndarray | None = None,
     shift = -roll.transposition
     accent = np.zeros_like(roll.frames) if accent is None else np.asarray(accent, bool)
     spq = roll.steps_per_quarter
-    notes = roll.notes()
+    # (onset, duration, stored pitch, sounding pitch): moved back, folded into the range as the
+    # files and ports have it (roll.fold_into_range).
+    notes = [(onset, duration, pitch, fold_into_range(pitch + shift, roll.lowest, roll.highest))
+             for onset, duration, pitch in roll.notes()]
     gap = min(0.08, 0.25 / spq)   # quarters left blank at the end of each note: re-strikes show
-    pitches = [p + shift for _, _, p in notes] or [60]
+    pitches = [sounding for *_, sounding in notes] or [60]
     low, high = min(pitches) - 2, max(pitches) + 2
     quarters = max(len(roll) / spq, 1)
     width = min(4 + quarters * 0.25, 24)
@@ -89,11 +92,11 @@ def roll_figure(roll: PianoRoll, accent: np.ndarray | None = None,
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for accented, colour in ((True, ACCENT_COLOUR), (False, OTHER_COLOUR)):
-        chosen = [(onset, duration, pitch) for onset, duration, pitch in notes
+        chosen = [(onset, duration, sounding) for onset, duration, pitch, sounding in notes
                   if bool(accent[onset, pitch - roll.lowest]) == accented]
         if chosen:
-            onsets, durations, keys = np.array(chosen, float).T
-            ax.barh(keys + shift, durations / spq - gap, left=onsets / spq, height=0.8,
+            onsets, durations, sounding = np.array(chosen, float).T
+            ax.barh(sounding, durations / spq - gap, left=onsets / spq, height=0.8,
                     align="center", color=colour, edgecolor="black", linewidth=0.3)
 
     bars = bar_numbers(roll)
@@ -131,8 +134,8 @@ def roll_figure(roll: PianoRoll, accent: np.ndarray | None = None,
     ax.grid(axis="y", linewidth=0.3, alpha=0.5)
 
     ax.set_title(_context(roll))
-    if title:
-        fig.suptitle(title, fontweight="bold")
+    if title or roll.title:
+        fig.suptitle(title or roll.title, fontweight="bold")
     if accent.any():
         fig.legend(handles=[Patch(color=ACCENT_COLOUR, label=labels[0]),
                             Patch(color=OTHER_COLOUR, label=labels[1])],

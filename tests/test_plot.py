@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from music21 import corpus
 
-from rnnrbm_music import from_stream
+from rnnrbm_music import PianoRoll, from_stream
 from rnnrbm_music.plot import TONIC_COLOUR, plot_roll, roll_figure
 
 
@@ -73,3 +73,13 @@ def test_the_title_names_the_piece_then_key_meter_tempo_and_the_legend_is_off_th
 def test_the_png_is_written(chorale, tmp_path):
     out = plot_roll(chorale, tmp_path / "sub" / "bwv66.6.png", title="BWV 66.6")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_roll_names_itself_and_notes_moved_out_of_range_fold_as_in_files(chorale):
+    assert roll_figure(chorale).get_suptitle() == "bwv66.6"        # the score's own name
+    low = PianoRoll.from_benchmark([(23, 60), (23, 60)], transposition=5)   # B0 -> MIDI 18
+    with pytest.warns(UserWarning, match="moved by octaves"):
+        heard = sorted(p for _, _, p in low.sounding_notes())
+    ax = roll_figure(low).axes[0]
+    drawn = sorted(round(bar.get_y() + bar.get_height() / 2) for bar in ax.patches)
+    assert drawn == heard == [30, 55]
