@@ -13,6 +13,7 @@ normalization), how it was trained (``training``) and its progress (``epochs_tra
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import dataclass, field
@@ -86,7 +87,10 @@ def save(path: str | os.PathLike, model: RnnRbm, config: dict | None = None,
                 "package_version": __version__, "config": json.dumps(full_config)}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), metadata=metadata)
+    try:
+        save_file(tensors, str(partial), metadata=metadata)
+    except SafetensorError as error:   # safetensors' I/O errors, as Python's
+        raise OSError(errno.EIO, f"cannot write the model file ({error})", str(path)) from None
     os.chmod(partial, 0o666 & ~_umask())     # safetensors creates files readable by owner only
     os.replace(partial, path)
     return path

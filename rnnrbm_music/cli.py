@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import tempfile
 import signal
 import sys
 import warnings
@@ -91,11 +92,35 @@ def _length(args) -> tuple[int, int | None]:
     return (64 if args.steps is None else args.steps), args.bars
 
 
+def _check_writable(path: str) -> None:
+    """OSError naming the folder unless ``path`` can be written there (made if missing)."""
+    folder = Path(path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write a file in this folder ({error.strerror})",
+                      str(folder)) from None
+
+
+def _recipe(path: str) -> dict:
+    """A recipe's settings; ValueError naming the file if it is not a JSON object."""
+    try:
+        settings = json.loads(Path(path).expanduser().read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not a JSON recipe ({error})") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path}: a recipe is a JSON object of settings")
+    return settings
+
+
 def cmd_train(args) -> int:
     from .composer import RnnRbmComposer
     from .train import TrainConfig
 
-    settings = json.loads(Path(args.config).read_text()) if args.config else {}
+    _check_writable(args.out)   # before an hour of training, not after
+    settings = _recipe(args.config) if args.config else {}
     training = {f.name: settings[f.name] for f in fields(TrainConfig) if f.name in settings}
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
@@ -123,7 +148,9 @@ def cmd_train(args) -> int:
     composer.fit(corpus, valid=valid, checkpoint_path=args.out, resume_from=args.resume)
     result = composer.fit_result_
     composer.save(args.out)
-    best = f", best validation {result.best_valid:.4f} at epoch {result.best_epoch}" \
+    figure = "NLL" if composer.conditional == "nade" else "pseudo-NLL"
+    best = (f", best valid {figure} per frame {result.best_valid:.4f} nats at epoch "
+            f"{result.best_epoch}") \
         if result.best_valid is not None else ""
     print(f"{result.epochs_trained} epochs{best}; the model of epoch {result.model_epoch} "
           f"written to {args.out}")

@@ -86,6 +86,15 @@ def test_an_unwritable_output_names_the_path_without_errno(tmp_path, capsys):
     assert main(["generate", "--steps", "2", "--out", str(blocked / "x.mid")]) == 2
     line, = capsys.readouterr().err.strip().splitlines()
     assert str(blocked) in line and "Errno" not in line
+    # Training finds out before it trains, and a recipe that is not JSON is named.
+    assert main(["train", "music21:bach/bwv66.6", "--out", str(blocked / "m.safetensors")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"rnnrbm-music: error: {blocked}: cannot write a file in this folder (Not a directory)")
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text('{"epochs": 3,')
+    assert main(["train", "music21:bach/bwv66.6", "--config", str(recipe),
+                 "--out", str(tmp_path / "m.safetensors")]) == 2
+    assert f"{recipe}: not a JSON recipe" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
