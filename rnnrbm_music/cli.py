@@ -10,6 +10,7 @@ line on stderr and exit status 2. Warnings are one line each, ``rnnrbm-music: wa
 from __future__ import annotations
 
 import argparse
+import errno
 import glob
 import json
 import tempfile
@@ -95,8 +96,10 @@ def _length(args) -> tuple[int, int | None]:
 def _check_writable(path: str) -> None:
     """OSError naming the folder unless ``path`` can be written there (made if missing)."""
     folder = Path(path).parent
-    folder.mkdir(parents=True, exist_ok=True)
     try:
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "a file, not a folder")
+        folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:

@@ -89,7 +89,7 @@ def test_an_unwritable_output_names_the_path_without_errno(tmp_path, capsys):
     # Training finds out before it trains, and a recipe that is not JSON is named.
     assert main(["train", "music21:bach/bwv66.6", "--out", str(blocked / "m.safetensors")]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"rnnrbm-music: error: {blocked}: cannot write a file in this folder (Not a directory)")
+        f"rnnrbm-music: error: {blocked}: cannot write a file in this folder (a file, not a folder)")
     recipe = tmp_path / "recipe.json"
     recipe.write_text('{"epochs": 3,')
     assert main(["train", "music21:bach/bwv66.6", "--config", str(recipe),
