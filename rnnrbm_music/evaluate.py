@@ -7,7 +7,7 @@ on the true history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,9 +106,9 @@ def nll(model: RnnRbm, sequences: Sequence, n_chains: int = 20, n_betas: int = 1
         return exact_nll(model, sequences, n_chains, frames_per_batch, generator, progress)
     dictionary = distinct_frames([*sequences, *known, model.known_frames], model.W.device)
     total, variance, correct, share, count = 0.0, 0.0, 0.0, 0.0, 0
-    for v, bv, bh in _frame_batches(model, sequences, frames_per_batch, progress):
+    for v, bv, bh, partly_done in _frame_batches(model, sequences, frames_per_batch, progress):
         states = rbm.log_partition(model.W, bv, bh, dictionary, n_chains, n_betas, schedule,
-                                   generator)
+                                   generator, on_step=partly_done)
         free = rbm.free_energy(v, model.W, bv, bh).double()
         total += float((free + states.log_z).sum())
         variance += float((states.std ** 2).sum())
@@ -158,16 +158,23 @@ def pairwise_accuracy(predicted: Tensor, target: Tensor) -> Tensor:
 
 
 def _frame_batches(model: RnnRbm, sequences: Sequence, frames_per_batch: int, progress: bool
-                   ) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+                   ) -> Iterator[tuple[Tensor, Tensor, Tensor, Callable[[float], None]]]:
     """The (frames, bv, bh) of :func:`frame_rbms` in groups of up to ``frames_per_batch``
-    frames; with ``progress`` each group counts as done when the next is asked for."""
+    frames, each with a callback that hears the share of the group's work done (AIS's
+    temperatures); with ``progress`` the frames count as done by those shares, and wholly when
+    the next group is asked for."""
     total = sum(len(getattr(s, "frames", s)) for s in sequences)
     with Progress("evaluating", total, "frames", enabled=progress) as shown:
         for v, bv, bh in frame_rbms(model, sequences):
             for start in range(0, len(v), frames_per_batch):
                 part = slice(start, start + frames_per_batch)
-                yield v[part], bv[part], bh[part]
-                shown.advance(len(v[part]))
+                before, size = shown.count, len(v[part])
+
+                def partly_done(share: float, before=before, size=size) -> None:
+                    shown.advance(before + int(share * size) - shown.count)
+
+                yield v[part], bv[part], bh[part], partly_done
+                shown.advance(before + size - shown.count)
 
 
 @torch.no_grad()
@@ -185,7 +192,7 @@ def exact_nll(model, sequences: Sequence, samples: int = 20, frames_per_batch: i
     """
     order = model.unit_order()
     total, correct, count = 0.0, 0.0, 0
-    for v, bv, bh in _frame_batches(model, sequences, frames_per_batch, progress):
+    for v, bv, bh, _ in _frame_batches(model, sequences, frames_per_batch, progress):
         total -= float(nade.log_prob(v, model.W, model.V, bv, bh, order).sum())
         if samples:
             draws = nade.sample(model.W, model.V, bv.repeat_interleave(samples, 0),

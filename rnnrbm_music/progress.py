@@ -62,7 +62,9 @@ class Progress:
         self.close()
 
     def advance(self, n: int = 1) -> None:
-        """``n`` more pieces of work done."""
+        """``n`` more pieces of work done (none: nothing to show)."""
+        if not n:
+            return
         self.count += n
         if self.bar is not None:
             self.bar.update(n)

@@ -18,6 +18,7 @@ the CPU than ``torch.bernoulli``, and reproducible.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -223,7 +224,8 @@ def ais_betas(n_betas: int, schedule: str = "sigmoid", device=None) -> Tensor:
 def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
                       n_betas: int = 1000, schedule: str = "sigmoid",
                       generator: torch.Generator | None = None,
-                      betas: Tensor | None = None, uniform_bits: int = 32) -> AisResult:
+                      betas: Tensor | None = None, uniform_bits: int = 32,
+                      on_step: Callable[[float], None] | None = None) -> AisResult:
     """Annealed importance sampling estimate of log Z for a batch of RBMs sharing ``W``.
 
     The base distribution of each RBM has its own visible biases and no weights, so
@@ -231,7 +233,8 @@ def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
     distributions scale the hidden units' input by beta: p_beta(v) ~ exp(v.bv) prod_j
     (1 + exp(beta (bh_j + (vW)_j))). Each RBM runs ``n_chains`` chains through ``n_betas``
     inverse temperatures (or the given ``betas``), all RBMs and chains at once, in reused
-    buffers.
+    buffers. ``on_step``, if given, hears the share of the temperatures done, a hundred times
+    over the run (a progress display; it changes no draw).
     """
     V, H = W.shape
     batch, (bv, bh) = _flatten(bv, bh)
@@ -252,7 +255,8 @@ def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
     v = sample_v(torch.sigmoid(chain_bv), generator)
     torch.addmm(chain_bh, v, W, out=a)
     previous = betas[0]
-    for beta in betas[1:]:
+    report_every = max(1, (len(betas) - 1) // 100)
+    for step, beta in enumerate(betas[1:], 1):
         # log p*_beta(v) - log p*_previous(v) = sum_j softplus(beta a_j) - softplus(previous a_j)
         #   = -sum_j log1p(expm1(-(beta - previous) a_j) * sigmoid(beta a_j)),
         # which reuses the sigmoid the transition needs and is exact (no softplus: 4x faster).
@@ -263,6 +267,8 @@ def ais_log_partition(W: Tensor, bv: Tensor, bh: Tensor, n_chains: int = 100,
         v = sample_v(visible.sigmoid_(), generator)
         torch.addmm(chain_bh, v, W, out=a)
         previous = beta
+        if on_step is not None and step % report_every == 0:
+            on_step(step / (len(betas) - 1))
     log_w = log_w.reshape(n, n_chains)
     log_z0 = F.softplus(bv).sum(-1, dtype=torch.float64) + H * math.log(2)
     log_mean_w = torch.logsumexp(log_w, -1) - math.log(n_chains)
@@ -422,7 +428,8 @@ class WeightedStates:
 @torch.no_grad()
 def log_partition(W: Tensor, bv: Tensor, bh: Tensor, known: Tensor, n_chains: int = 20,
                   n_betas: int = 1000, schedule: str = "sigmoid",
-                  generator: torch.Generator | None = None) -> WeightedStates:
+                  generator: torch.Generator | None = None,
+                  on_step: Callable[[float], None] | None = None) -> WeightedStates:
     """log Z of each RBM of a batch (``bv`` (n, V), ``bh`` (n, H)) as an exact sum over the
     ``known`` frames (K, V) plus an AIS estimate of the rest:
 
@@ -434,7 +441,8 @@ def log_partition(W: Tensor, bv: Tensor, bh: Tensor, known: Tensor, n_chains: in
     most of the mass sits on a few hundred frames that the corpus contains: summed exactly, they
     leave AIS only the small remainder, where on its own it misses whole modes (too few of its
     chains reach them) and underestimates log Z by much more than its spread shows. With
-    ``n_chains=0`` only the known frames are summed (the lower bound).
+    ``n_chains=0`` only the known frames are summed (the lower bound). ``on_step`` as for
+    :func:`ais_log_partition`.
 
     >>> W = torch.zeros(3, 1); bv = torch.zeros(1, 3); bh = torch.zeros(1, 1)
     >>> every = torch.tensor([[a, b, c] for a in (0., 1) for b in (0., 1) for c in (0., 1)])
@@ -445,7 +453,8 @@ def log_partition(W: Tensor, bv: Tensor, bh: Tensor, known: Tensor, n_chains: in
     known = known.to(W.dtype)
     known_log_w = -free_energies(known, W, bv, bh)
     if n_chains:
-        ais = ais_log_partition(W, bv, bh, n_chains, n_betas, schedule, generator)
+        ais = ais_log_partition(W, bv, bh, n_chains, n_betas, schedule, generator,
+                                on_step=on_step)
         samples = ais.samples
         is_known = _rows_in(samples.reshape(-1, V), known).reshape(n, n_chains)
         # Chain c adds Z_0 w_c / C to Z, where AIS's own estimate is Z_0 mean(w).
