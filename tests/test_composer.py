@@ -159,11 +159,11 @@ def test_whole_bars_end_on_a_bar_line(small):
     primer = PianoRoll.from_benchmark([(62, 66, 69)] * 7, time_signature="3/4")
     whole = small.continue_roll(primer, n_bars=2, seed=1)[0]
     assert len(whole) == 24 and [end - start for start, end, _ in whole.measures()] == [6] * 4
-    with pytest.raises(ValueError, match="n_bars must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="n_bars must be a whole number from 1 to 100,000 bars, got 0"):
         small.generate(n_bars=0)
     with pytest.raises(ValueError, match="n_bars must be a whole number"):
         small.generate(n_bars=2.5)
-    with pytest.raises(ValueError, match="particles must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="particles must be a whole number from 1 to 4,096"):
         small.harmonize(primer, particles=0)
     with pytest.raises(ValueError, match="order is the RNN-NADE's unit order"):
         RnnRbmComposer(order="descending").fit(primer, progress=False)

@@ -141,7 +141,7 @@ def test_non_finite_batches_are_skipped_then_training_stops():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="optimizer must be one of"):
         TrainConfig(optimizer="rmsprop")
-    with pytest.raises(ValueError, match="batch_size must be positive"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number from 1"):
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="decay_epochs .* needs lr_schedule 'cosine'"):
         TrainConfig(decay_epochs=10)
@@ -181,7 +181,7 @@ def test_dropout_and_transposition_are_seeded_and_change_training(jsb_train):
 
 
 def test_regularization_settings_are_checked():
-    with pytest.raises(ValueError, match="dropout must be in"):
+    with pytest.raises(ValueError, match="dropout must be a number at least 0 and below 1, got 1.0"):
         TrainConfig(dropout=1.0)
-    with pytest.raises(ValueError, match="transpose must be 0 or more"):
+    with pytest.raises(ValueError, match="transpose must be a whole number from 0 to 12 semitones"):
         TrainConfig(transpose=-2)
