@@ -113,6 +113,35 @@ class KeyName:
         return text
 
 
+@dataclass(frozen=True)
+class Device:
+    """Where to compute: ``"auto"`` or a PyTorch device this machine has (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``, ``"mps"``), returned as written."""
+
+    def __call__(self, value) -> str:
+        import torch
+
+        if value == "auto":
+            return value
+        try:
+            device = torch.device(value)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"must be auto, cpu, cuda, cuda:N or mps, got {value!r}") from None
+        if device.type == "cuda":
+            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if (device.index or 0) >= max(count, 1) or not count:
+                raise ValueError(f"{value}: this machine has no such CUDA GPU ({count} found; "
+                                 f"PyTorch {torch.__version__})")
+        elif device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"{value}: this machine has no Apple GPU (MPS)")
+        elif device.type not in ("cpu", "cuda", "mps"):
+            raise ValueError(f"must be auto, cpu, cuda, cuda:N or mps, got {value!r}")
+        return str(value)
+
+    def parse(self, text: str) -> str:
+        return text
+
+
 #: The rules, by the name the Python API gives the argument.
 RULES: dict[str, Callable] = {
     # composing
@@ -125,6 +154,7 @@ RULES: dict[str, Callable] = {
     "particles": Whole(1, 4096, "particles"),
     "key": KeyName(),
     "time_signature": TimeSignature(),
+    "device": Device(),
     "bpm": Number(4, 1000, "quarter notes per minute", closed=True),
     # the model and its data
     "n_hidden": Whole(1, 100_000, "units"),

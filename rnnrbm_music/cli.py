@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__, checks
 from .composer import HARMONY_PARTICLES
-from .music21_io import OUTPUT_FORMATS, write_all
+from .music21_io import OUTPUT_FORMATS, is_music_text, write_all
 from .train import OPTIMIZERS, SCHEDULES
 
 #: Exit status of a command ended by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).
@@ -80,6 +80,11 @@ def write_outputs(roll, outputs: list[str], accent=None,
         print(path)
 
 
+def _count(n: int, noun: str) -> str:
+    """``"1 piece"``, ``"3 pieces"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _numbered(outputs: list[str], index: int, total: int) -> list[str]:
     if total == 1:
         return outputs
@@ -107,15 +112,46 @@ def _check_writable(path: str) -> None:
                       str(folder)) from None
 
 
+#: The settings a recipe may hold besides the training ones (TrainConfig's).
+MODEL_SETTINGS = ("n_hidden", "n_recurrent", "steps_per_quarter", "articulation", "conditional",
+                  "order")
+
+
 def _recipe(path: str) -> dict:
-    """A recipe's settings; ValueError naming the file if it is not a JSON object."""
+    """A recipe's settings, each checked by its rule; ValueError naming the file if it is not
+    a JSON object, has a setting no model or training knows (a typo), or a value out of range."""
+    from .train import TrainConfig
+
     try:
         settings = json.loads(Path(path).expanduser().read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not a JSON recipe ({error})") from None
     if not isinstance(settings, dict):
         raise ValueError(f"{path}: a recipe is a JSON object of settings")
+    known = {*MODEL_SETTINGS, *(f.name for f in fields(TrainConfig)), "description"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown setting(s) {', '.join(map(repr, unknown))}; a recipe "
+                         f"takes {', '.join(sorted(known))}")
+    try:
+        for name, value in settings.items():
+            if name in checks.RULES and value is not None:
+                checks.checked(name, value)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     return settings
+
+
+def _model_of(path: str) -> dict:
+    """The model settings of a checkpoint to resume: those a training must keep."""
+    from .checkpoint import load
+
+    saved = load(path)
+    config = saved.model.config
+    return {"n_hidden": config.n_hidden, "n_recurrent": config.n_recurrent,
+            "articulation": config.articulation, "conditional": config.conditional,
+            "order": config.order,
+            "steps_per_quarter": saved.config.get("data", {}).get("steps_per_quarter")}
 
 
 def cmd_train(args) -> int:
@@ -129,12 +165,14 @@ def cmd_train(args) -> int:
         value = getattr(args, f.name, None)
         if value is not None:
             training[f.name] = value
-    model_fields = ("n_hidden", "n_recurrent", "steps_per_quarter", "articulation", "conditional",
-                    "order")
-    model_settings = {k: settings[k] for k in model_fields if k in settings}
-    for name in model_fields:
+    model_settings = {k: settings[k] for k in MODEL_SETTINGS if k in settings}
+    for name in MODEL_SETTINGS:
         if getattr(args, name) is not None:
             model_settings[name] = getattr(args, name)
+    if args.resume:   # the checkpoint's model, unless a flag or the recipe says otherwise
+        resumed = {k: v for k, v in _model_of(args.resume).items() if v is not None}
+        model_settings = {**resumed, **model_settings}
+        print(f"resuming from {args.resume}")
     composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
                               device=args.device, **training)
     spq = model_settings.get("steps_per_quarter")
@@ -146,8 +184,9 @@ def cmd_train(args) -> int:
         valid = _corpus(args.valid, "valid", composer.steps_per_quarter, composer.normalize_key)
     elif args.valid_fraction:
         corpus, valid = corpus.split(args.valid_fraction, seed=composer.training.seed)
-    print(f"training on {len(corpus)} pieces ({corpus.n_frames} frames)"
-          + (f", validating on {len(valid)} ({valid.n_frames} frames)" if valid else ""))
+    print(f"training on {_count(len(corpus), 'piece')} ({corpus.n_frames} frames)"
+          + (f", validating on {_count(len(valid), 'piece')} ({valid.n_frames} frames)"
+             if valid else ""))
     composer.fit(corpus, valid=valid, checkpoint_path=args.out, resume_from=args.resume)
     result = composer.fit_result_
     composer.save(args.out)
@@ -160,7 +199,14 @@ def cmd_train(args) -> int:
     return INTERRUPTED if result.interrupted else 0
 
 
+def _check_outputs(outputs: list[str]) -> None:
+    """Every ``--out`` can be written: found out before the work, not after it."""
+    for output in outputs:
+        _check_writable(output)
+
+
 def cmd_generate(args) -> None:
+    _check_outputs(args.out)
     composer = _load_composer(args.model, args.device)
     n_steps, n_bars = _length(args)
     rolls = composer.generate_roll(n_steps, args.k, args.temperature, args.seed, args.key,
@@ -170,12 +216,13 @@ def cmd_generate(args) -> None:
 
 
 def cmd_continue(args) -> None:
+    _check_outputs(args.out)
+    n_steps, n_bars = _length(args)
     composer = _load_composer(args.model, args.device)
     prime = composer.to_roll(args.primer, "primer", args.key)
-    n_steps, n_bars = _length(args)
     rolls = composer.continue_roll(prime, n_steps, args.k, args.temperature, args.seed,
                                    not args.no_prime, args.samples, n_bars=n_bars,
-                                   cadence=args.cadence)
+                                   cadence=args.cadence, particles=args.particles)
     for i, roll in enumerate(rolls):
         accent = np.zeros_like(roll.frames)
         if not args.no_prime:
@@ -184,8 +231,11 @@ def cmd_continue(args) -> None:
 
 
 def cmd_harmonize(args) -> None:
+    _check_outputs(args.out)
     composer = _load_composer(args.model, args.device)
-    melody = composer.to_roll(_part(args.melody, args.part), "melody", args.key)
+    melody = composer.to_roll(_melody(args.melody, args.part), "melody", args.key)
+    if melody.title is None and not is_music_text(args.melody):   # a part of an untitled file
+        melody = melody.replace(title=Path(args.melody).stem)
     rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
                                     args.particles, cadence=args.cadence)
     for i, roll in enumerate(rolls):
@@ -193,18 +243,32 @@ def cmd_harmonize(args) -> None:
                       ("melody", "harmony"))
 
 
-def _part(path: str, part: int | None):
-    """The file, or its part number ``part`` (0: the first, usually the top) as a music21
-    Part."""
-    if part is None:
-        return path
+def _melody(source: str, part: int | None):
+    """The melody ``harmonize`` is given: the file (or music as text) whole, or its part number
+    ``part`` (0: the first, usually the top) as a music21 Part. Whole, a source of several parts
+    warns that every part is taken as the melody."""
+    import mido
     from music21 import converter
 
-    if not Path(path).is_file():
-        raise ValueError(f"{path}: no such file")
-    parts = converter.parse(path).parts
+    from .composer import warn_if_several_parts
+    from .music21_io import MIDI_SUFFIXES, parse_text
+
+    path = Path(source).expanduser()
+    text = is_music_text(source)
+    if not text and not path.is_file():
+        raise ValueError(f"{source}: no such file")
+    if part is None and not text and path.suffix.lower() in MIDI_SUFFIXES:
+        tracks = [t for t in mido.MidiFile(path).tracks
+                  if any(m.type == "note_on" for m in t)]   # damaged files fail when read
+        warn_if_several_parts(len(tracks), "--part N")
+        return source
+    score = parse_text(source) if text else converter.parse(path)
+    parts = score.parts if hasattr(score, "parts") and len(score.parts) else [score]
+    if part is None:
+        warn_if_several_parts(len(parts), "--part N")
+        return source
     if not 0 <= part < len(parts):
-        raise ValueError(f"{path}: --part {part}: it has {len(parts)} part(s), numbered from 0")
+        raise ValueError(f"{source}: --part {part}: it has {len(parts)} part(s), numbered from 0")
     return parts[part]
 
 
@@ -212,6 +276,9 @@ def cmd_evaluate(args) -> None:
     if args.model_file and args.model and args.model_file != args.model:
         raise ValueError(f"two models: {args.model_file} and --model {args.model}; give one")
     args.model = args.model_file or args.model
+    if args.json:
+        args.json = str(Path(args.json).expanduser())
+        _check_writable(args.json)
     composer = _load_composer(args.model, args.device)
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
     known = None
@@ -222,25 +289,29 @@ def cmd_evaluate(args) -> None:
         known = _corpus(args.data, args.known, composer.steps_per_quarter, composer.normalize_key)
     figures = composer.evaluate(corpus, n_chains=args.chains, n_betas=args.betas,
                                 seed=args.seed, known=known)
-    print(f"{len(corpus)} pieces, {figures['frames']} frames")
+    print(f"{_count(len(corpus), 'piece')}, {figures['frames']} frames")
     if composer.conditional == "nade":
         print(f"NLL per frame      {figures['nll']:.4f} nats (exact: RNN-NADE)")
         print("frame accuracy     not estimated (--chains 0)" if figures["accuracy"] is None else
               f"frame accuracy     {100 * figures['accuracy']:.2f} % "
               f"(expected, from {args.chains} exact draws per frame)")
+    elif args.chains == 0:   # the known frames alone: Z from below, the NLL from below
+        print(f"NLL per frame      at least {figures['nll']:.4f} nats (a lower bound: "
+              f"{figures['known_frames']} distinct frames summed exactly, no AIS for the rest "
+              "with --chains 0)")
+        print(f"pseudo-NLL         {figures['pseudo_nll']:.4f} nats per frame")
     else:
         print(f"NLL per frame      {figures['nll']:.4f} ± {figures['nll_std']:.4f} nats "
               f"({figures['known_frames']} distinct frames summed exactly, "
               f"{100 * figures['known_share']:.2f} % of the mass; AIS for the rest, "
               f"{args.chains} chains x {args.betas} temperatures)")
         print(f"frame accuracy     {100 * figures['accuracy']:.2f} %")
-        print(f"pseudo-NLL         {figures['pseudo_nll']:.4f}")
+        print(f"pseudo-NLL         {figures['pseudo_nll']:.4f} nats per frame")
     if args.json:
         record = {**figures, "model": args.model or "pretrained", "data": args.data,
                   "split": args.split, "known": args.known,
                   "valid_fraction": args.valid_fraction, "split_seed": args.split_seed,
                   "seed": args.seed}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
         print(f"written: {args.json}")
 
@@ -270,6 +341,7 @@ def cmd_play(args) -> None:
     from .live import LivePlayer
 
     composer = _load_composer(args.model, args.device)
+    prime = composer.to_roll(args.prime, "primer") if args.prime else None   # before playing
     with LivePlayer(args.port, args.virtual, bpm=args.bpm, channel=args.channel - 1,
                     velocity=args.velocity,
                     program=None if args.program is None else args.program - 1, api=args.api,
@@ -277,9 +349,10 @@ def cmd_play(args) -> None:
         where = args.port or f"virtual port {args.virtual!r}"
         print(f"playing on {where} at {args.bpm:g} bpm"
               + ("" if args.bars else "; Ctrl+C to stop"), flush=True)
-        schedule = player.play_forever(composer, prime=args.prime, bars=args.bars, k=args.k,
+        schedule = player.play_forever(composer, prime=prime, bars=args.bars, k=args.k,
                                        temperature=args.temperature, seed=args.seed)
-    print(f"played {schedule.frames_played} frames")
+    print(f"played {schedule.frames_played} frames "
+          f"({schedule.frames_played / composer.steps_per_quarter:g} quarter notes)")
 
 
 def cmd_live(args) -> None:
@@ -321,7 +394,8 @@ class _DefaultsFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if (default in (None, False, argparse.SUPPRESS) or "default" in text
+        if (default is None or default is False or default is argparse.SUPPRESS
+                or "default" in text
                 or not action.option_strings and action.nargs not in ("?", "*")):
             return text
         shown = " ".join(default) if isinstance(default, list) else default
@@ -352,14 +426,17 @@ MODEL_OUT = _output_file((".safetensors",), "a model file")
 MODEL_HELP = "model file (.safetensors), or 'rbm' / 'nade' for the pretrained RNN-RBM / RNN-NADE"
 
 
-def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> None:
-    parser.add_argument("--model", default="rbm", help=MODEL_HELP)
+def _sampling_arguments(parser: argparse.ArgumentParser, steps: str | None = None,
+                        model: str = "rbm") -> None:
+    """The options of every composing command; ``steps`` says what ``--bars`` counts from (None:
+    no length options); ``model`` is the command's default model."""
+    parser.add_argument("--model", default=model, help=MODEL_HELP)
     if steps:
         parser.add_argument("--steps", type=_checked("n_steps"),
-                            help="frames to compose (default: 64; --bars instead counts bars)")
+                            help="frames to compose, each an eighth note at the pretrained "
+                                 "models' 2 frames per quarter (default: 64, 8 bars of 4/4)")
         parser.add_argument("--bars", type=_checked("n_bars"),
-                            help="compose whole bars instead (a continuation first completes the "
-                                 "primer's last bar)")
+                            help=f"compose whole bars instead ({steps})")
     parser.add_argument("--k", type=_checked("k"), default=25,
                         help="Gibbs steps per frame (an RNN-RBM's sampler; an RNN-NADE draws "
                              "exactly and ignores it)")
@@ -376,13 +453,18 @@ def _sampling_arguments(parser: argparse.ArgumentParser, steps: bool = True) -> 
 
 
 def _device_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto",
+    parser.add_argument("--device", default="auto", type=_checked("device"),
                         help="where to compute: auto (a GPU if there is one), cpu, cuda, cuda:1, "
                              "mps")
 
 
+def _key_or_trust(text: str) -> str:
+    """An argparse type: a key name, checked, or ``trust``."""
+    return text if text == "trust" else _checked("key")(text)
+
+
 def _key_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--key", help=f"the {what}'s key: a name ('D major', 'f# minor') or "
+    parser.add_argument("--key", type=_key_or_trust, help=f"the {what}'s key: a name ('D major', 'f# minor') or "
                                       "'trust' for its key signature (default: detected from "
                                       "its notes)")
 
@@ -429,10 +511,11 @@ def _train_parser(sub) -> None:
             settings.add_argument(flag, dest=f.name, action="store_const", const=True,
                                   help=f"{note} (default: {'on' if f.default else 'off'})")
             continue
+        if f.default is not None and "default" not in note:
+            note = f"{note} (default: {f.default})".lstrip()
         kind = _checked(f.name) if f.name in checks.RULES else type(f.default)
         choices = {"optimizer": OPTIMIZERS, "lr_schedule": SCHEDULES}.get(f.name)
-        settings.add_argument(flag, dest=f.name, type=kind, choices=choices,
-                              help=f"{note} (default: {f.default})".lstrip())
+        settings.add_argument(flag, dest=f.name, type=kind, choices=choices, help=note)
     train.set_defaults(func=cmd_train)
 
 
@@ -440,17 +523,19 @@ def _train_parser(sub) -> None:
 TRAINING_HELP = {
     "epochs": "passes over the corpus", "batch_size": "subsequences per batch",
     "seq_len": "frames per subsequence", "k": "Gibbs steps of CD-k (RNN-RBM)",
-    "optimizer": "", "lr": "learning rate", "momentum": "for nesterov",
+    "optimizer": "the gradient step", "lr": "learning rate", "momentum": "for nesterov",
     "weight_decay": "L2 penalty", "dropout": "of the RNN state where it sets the biases",
     "transpose": "shift each subsequence by a random -N..N semitones per epoch",
-    "clip_grad": "maximum gradient norm (default: none)", "lr_schedule": "",
+    "clip_grad": "maximum gradient norm (default: none)",
+    "lr_schedule": "how the learning rate goes over the epochs",
     "lr_decay": "per epoch, for exponential", "decay_epochs":
         "cosine decay over the last N epochs only (default: all)",
     "pretrain_epochs": "plain-RBM pretraining epochs", "pretrain_lr": "its learning rate",
     "patience": "stop after N epochs without a better validation figure (default: never)",
     "valid_accuracy": "also report expected frame accuracy on validation",
     "grad_accumulation": "batches per optimizer step",
-    "max_nonfinite": "consecutive non-finite batches before giving up", "seed": "",
+    "max_nonfinite": "consecutive non-finite batches before giving up",
+    "seed": "of the initial weights, the batches and every draw",
     "checkpoint_every": "epochs between checkpoints (0: only at the end)",
     "keep_checkpoints": "keep each periodic checkpoint as NAME-epochNNNN.safetensors",
 }
@@ -483,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
 
     generate = sub.add_parser("generate", help="compose from scratch")
-    _sampling_arguments(generate)
+    _sampling_arguments(generate, steps="of --time-signature")
     generate.add_argument("--key", type=_checked("key"), default="C major",
                           help='e.g. "D major", "F# minor"')
     generate.add_argument("--time-signature", type=_checked("time_signature"), default="4/4",
@@ -494,17 +579,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     cont = sub.add_parser("continue", help="continue a primer (MIDI, MusicXML, ABC... file)")
     cont.add_argument("primer", help="a music file, or music as text ('tinyNotation: 4/4 c4 d e')")
-    _sampling_arguments(cont)
+    _sampling_arguments(cont, steps="after completing the primer's last bar")
     cont.add_argument("--no-prime", action="store_true", help="write the continuation alone")
     _key_argument(cont, "primer")
     cont.add_argument("--cadence", action="store_true",
                       help="end on the tonic chord of the key, led into by the look-ahead")
+    cont.add_argument("--particles", type=_checked("particles"), default=HARMONY_PARTICLES,
+                      help="with --cadence: continuations followed at once, so that the music "
+                           "knows where it must arrive (1: frame by frame)")
     cont.set_defaults(func=cmd_continue)
 
     harmonize = sub.add_parser("harmonize", help="harmonize a melody file")
     harmonize.add_argument("melody",
                            help="a music file, or music as text ('tinyNotation: 4/4 c4 d e')")
-    _sampling_arguments(harmonize, steps=False)
+    _sampling_arguments(harmonize, model="nade")
     _key_argument(harmonize, "melody")
     harmonize.add_argument("--particles", type=_checked("particles"), default=HARMONY_PARTICLES,
                            help="harmonies followed at once, so that each chord knows where the "
@@ -578,6 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default="demo-output", help="where the six files go")
     demo.add_argument("--seed", type=_checked("seed"), default=7, help="of both pieces")
     demo.set_defaults(func=cmd_demo)
+    for choice in sub._choices_actions:   # each command's --help opens with what it does
+        command = sub.choices[choice.dest]
+        command.description = command.description or f"{choice.help[0].upper()}{choice.help[1:]}."
     return parser
 
 

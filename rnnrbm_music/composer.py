@@ -82,9 +82,9 @@ class RnnRbmComposer:
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
                             f"{sorted(_TRAINING_FIELDS)}")
-        self.n_hidden, self.n_recurrent, self.steps_per_quarter, seed = check_all(
+        self.n_hidden, self.n_recurrent, self.steps_per_quarter, seed, device = check_all(
             n_hidden=n_hidden, n_recurrent=n_recurrent, steps_per_quarter=steps_per_quarter,
-            seed=seed)
+            seed=seed, device=device)
         self.normalize_key = normalize_key
         self.articulation = articulation
         RnnRbmConfig(conditional=conditional, order=order)   # checks both settings
@@ -185,7 +185,9 @@ class RnnRbmComposer:
         which a lone melody can mislead (a D major chorale tune read as G major). Raises
         ValueError for a key name it cannot read.
         """
-        given = None if key in (None, "trust") else keys.key_name(*keys.parse_key(key))
+        given = None if key in (None, "trust") else checked("key", key)
+        if isinstance(music, (str, os.PathLike)) and not str(music).strip():
+            raise ValueError(f"the {what} is an empty path")
         options = dict(steps_per_quarter=self.steps_per_quarter, normalize_key=False,
                        trust_key=key == "trust")
         if isinstance(music, PianoRoll):
@@ -307,7 +309,9 @@ class RnnRbmComposer:
                             steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
                             bpm=bpm, key=name, composer=CREDIT,
                             transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
-        return [self.decode(f, context) for f in frames]
+        titles = [f"Study in {name}" + (f" no. {i + 1}" if len(frames) > 1 else "")
+                  for i in range(len(frames))]
+        return [self.decode(f, context).replace(title=title) for f, title in zip(frames, titles)]
 
     def generate(self, n_steps: int = 64, k: int = 25, temperature: float = 1.0,
                  seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
@@ -379,11 +383,7 @@ class RnnRbmComposer:
                        key: str | None = None, cadence: bool = False) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
         check_all(k=k, temperature=temperature, seed=seed, n=n, particles=particles)
-        parts = getattr(melody, "parts", ())
-        if len(parts) > 1:
-            warnings.warn(f"the melody is a score of {len(parts)} parts: all of them are taken as "
-                          "the melody; pass one part (score.parts[0]) to harmonize it alone",
-                          stacklevel=2)
+        warn_if_several_parts(len(getattr(melody, "parts", ())))
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
         if cadence:
@@ -493,7 +493,7 @@ class RnnRbmComposer:
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> RnnRbmComposer:
         """A composer with the model of a file written by :meth:`save` (never unpickled)."""
-        saved = checkpoint.load(path, resolve_device(device))
+        saved = checkpoint.load(path, resolve_device(checked("device", device)))
         data = saved.config.get("data", {})
         training = {k: v for k, v in saved.config.get("training", {}).items()
                     if k in _TRAINING_FIELDS}
@@ -624,6 +624,14 @@ def _warn_if_no_tonic_ending(melody: PianoRoll, tonic: int, mode: str) -> None:
         warnings.warn(f"the melody ends on {pitch.Pitch(midi=written).name}, no note of the "
                       f"{keys.key_name(tonic, mode)} triad: the tonic cadence clashes with it",
                       stacklevel=3)
+
+
+def warn_if_several_parts(n_parts: int, how: str = "score.parts[0]") -> None:
+    """Warn that every one of a melody's ``n_parts`` parts is taken as the melody, and ``how``
+    to take one part alone."""
+    if n_parts > 1:
+        warnings.warn(f"the melody is a score of {n_parts} parts: all of them are taken as the "
+                      f"melody; pass one part ({how}) to harmonize it alone", stacklevel=3)
 
 
 def _credits(work: str, verb: str, source: PianoRoll) -> dict:

@@ -309,6 +309,9 @@ class Corpus(Sequence[PianoRoll]):
         """A random (train, valid) split by piece; at least one piece in each when possible."""
         if not 0 < valid_fraction < 1:
             raise ValueError(f"valid_fraction must be between 0 and 1, got {valid_fraction}")
+        if len(self) < 2:
+            raise ValueError(f"cannot hold out {valid_fraction:g} of {len(self)} piece(s) for "
+                             "validation: that needs two pieces at least")
         order = np.random.default_rng(seed).permutation(len(self))
         n_valid = min(max(1, round(valid_fraction * len(self))), max(len(self) - 1, 0))
         return self._subset(sorted(order[n_valid:])), self._subset(sorted(order[:n_valid]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 TUNE = "bach/bwv80.8"
-TITLE = "Ein feste Burg ist unser Gott (BWV 80.8)"
+TITLE = "Ein feste Burg (BWV 80.8)"
 
 
 def run_demo(out_dir: str | os.PathLike = "demo-output", seed: int = 7) -> list[Path]:
@@ -41,27 +41,29 @@ def run_demo(out_dir: str | os.PathLike = "demo-output", seed: int = 7) -> list[
     primer_notes = np.zeros_like(continuation.frames)
     primer_notes[:len(primer)] = True
     harmonizer = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
-    melody = harmonizer.to_roll(chorale.parts[0], "melody", key="trust").replace(
-        title=f"{TITLE}, soprano")
+    melody = harmonizer.to_roll(chorale.parts[0], "melody", key="trust").replace(title=TITLE)
     harmonized = harmonizer.harmonize_roll(melody, seed=seed, cadence=True)[0]
     names = ("mid", "musicxml", "png")
     return (write_all(continuation, [out / f"continuation.{x}" for x in names], primer_notes,
-                      ("primer: Bach's first four bars", "continuation"))
+                      ("primer: Bach's opening", "continuation"))
             + write_all(harmonized, [out / f"harmonization.{x}" for x in names], melody.frames,
                         ("melody: Bach's soprano", "harmony")))
 
 
-#: What each kind of file is and how to open it.
+#: What each piece of the demo is.
+PIECES = {"continuation": "Bach's opening (four bars and their repeat), continued for eight bars "
+                          "by the RNN-RBM",
+          "harmonization": "Bach's soprano melody, harmonized anew by the RNN-NADE"}
+#: How to open each kind of file.
 OPENING = {".mid": "MIDI: play it in a DAW or a media player (timidity, fluidsynth, GarageBand)",
-           ".musicxml": "MusicXML score: open it in MuseScore, Finale, Sibelius or Dorico",
-           ".png": "piano-roll picture: the primer or melody in blue, the model's notes in orange"}
+           ".musicxml": "MusicXML: open it in MuseScore, Finale, Sibelius or Dorico",
+           ".png": "piano-roll picture: Bach's notes in blue, the model's in orange"}
 
 
 def describe(paths: list[Path]) -> str:
-    """What the demo wrote, a line per file: its path, what it holds and how to open it."""
-    pieces = {"continuation": "Bach's first four bars, continued for eight by the RNN-RBM",
-              "harmonization": "Bach's soprano, harmonized by the RNN-NADE"}
-    lines = ["The demo wrote:"]
-    for path in paths:
-        lines.append(f"  {path}\n      {pieces[path.stem]}; {OPENING[path.suffix]}")
+    """What the demo wrote, by piece: what it is, then each file and how to open it."""
+    lines = []
+    for piece, said in PIECES.items():
+        lines.append(f"{said}:")
+        lines.extend(f"  {path} — {OPENING[path.suffix]}" for path in paths if path.stem == piece)
     return "\n".join(lines)

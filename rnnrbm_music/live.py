@@ -219,6 +219,7 @@ class LivePlayer:
         self._silent = True   # no performance since the last All Notes Off
         self.schedule: Schedule | None = None
         self._stop = threading.Event()
+        self.program = program
         if program is not None:
             self._send(mido.Message("program_change", channel=channel, program=program))
 
@@ -303,6 +304,9 @@ class LivePlayer:
                 struck = (sounding_pitches(roll, roll.onsets) if roll.onsets is not None
                           else np.zeros_like(frames))
                 if schedule is None:
+                    if self.program is not None:   # again: a DAW may have connected since
+                        self._send(mido.Message("program_change", channel=self.channel,
+                                                program=self.program))
                     seconds = 60.0 / (self.bpm * roll.steps_per_quarter)
                     schedule = self.schedule = Schedule(time.monotonic() + lead, seconds)
                     if self.clock:

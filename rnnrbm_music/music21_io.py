@@ -96,7 +96,8 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        raise ReadError(path, f"is a folder: read a folder with Corpus({str(path)!r})")
+        raise ReadError(path, "a folder, not a music file (a folder of pieces is a corpus: "
+                              "train on it, or read it with Corpus)")
     if not path.is_file():
         raise ReadError(path, "no such file")
     settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,

@@ -408,7 +408,7 @@ class PianoRoll:
         ...     PianoRoll.from_benchmark([(60,), (21,)], transposition=3).sounding_notes()
         [(0, 1, 57), (1, 1, 30)]
         >>> str(caught[0].message)
-        '1 note(s) moved back by -3 semitones would leave 21..108: moved by octaves into it'
+        "1 note(s) would leave 21..108 once moved back to the music's key (-3 semitones): moved by octaves into it"
         """
         shift = -self.transposition
         moved, folded = [], 0
@@ -419,8 +419,9 @@ class PianoRoll:
                 pitch = fold_into_range(pitch, self.lowest, self.highest)
             moved.append((onset, length, pitch))
         if folded:
-            warnings.warn(f"{folded} note(s) moved back by {shift:+d} semitones would leave "
-                          f"{self.lowest}..{self.highest}: moved by octaves into it", stacklevel=2)
+            warnings.warn(f"{folded} note(s) would leave {self.lowest}..{self.highest} once moved "
+                          f"back to the music's key ({shift:+d} semitones): moved by octaves into "
+                          "it", stacklevel=2)
             moved = [(start, end - start, pitch) for start, end, pitch in one_note_at_a_time(
                 [(onset, onset + length, pitch) for onset, length, pitch in moved])]
         return sorted(moved)

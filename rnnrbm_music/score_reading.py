@@ -70,6 +70,7 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     [(0, 2, 60), (2, 1, 64), (3, 1, 67)]
     """
     label = str(source or getattr(stream, "filePath", None) or repr(stream))
+    credits = {"title": title_of(stream), "composer": _composer_of(stream)}   # before copying
     stream = _as_performed(stream, expand_repeats, label)
     parts = list(stream.parts) if hasattr(stream, "parts") and len(stream.parts) else [stream]
     pitched = [p for p in parts if not _is_percussion(p)]
@@ -97,7 +98,7 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
     except ValueError as error:   # a meter whose bar is no whole number of frames
         raise ReadError(label, str(error)) from None
     explicit = written_key(stream, roll.pitch_class_histogram()) if trust_key else None
-    roll = roll.replace(title=title_of(stream), composer=_composer_of(stream))
+    roll = roll.replace(**credits)
     return keys.apply_key(roll, normalize_key, key_algorithm, explicit)
 
 
@@ -123,10 +124,16 @@ def title_of(stream) -> str | None:
 
 def _metadata_of(stream):
     """A stream's metadata, or that of the stream it was taken from (``score.measures(0, 4)``
-    has none of its own)."""
+    has none of its own) or belongs to (``score.parts[0]``)."""
     metadata = getattr(stream, "metadata", None)
+    if metadata is not None:
+        return metadata
     origin = getattr(getattr(stream, "derivation", None), "origin", None)
-    return metadata if metadata is not None or origin is None else _metadata_of(origin)
+    if origin is not None:
+        return _metadata_of(origin)
+    owners = [site for site in stream.sites.get() if site is not None and
+              type(site).__name__ in ("Score", "Opus")] if hasattr(stream, "sites") else []
+    return next((owner.metadata for owner in owners if owner.metadata is not None), None)
 
 
 def _composer_of(stream) -> str | None:

@@ -291,6 +291,10 @@ class _Run:
         optimizer = _make_optimizer(model.parameters(), config)
         if resume_from is not None:
             saved = checkpoint.load(resume_from, device)
+            if saved.model.config != model.config:
+                raise checkpoint.CheckpointError(
+                    f"{resume_from}: its model ({saved.model.config.describe()}) is not the one "
+                    f"to train ({model.config.describe()}): resume with the same sizes and layout")
             model.load_state_dict(saved.model.state_dict())
             checkpoint.restore_optimizer(optimizer, model, saved.optimizer_state)
             result.epochs_trained = int(saved.config.get("epochs_trained", 0))

@@ -63,6 +63,9 @@ BAD_VALUES = [
     (["continue", "no/such/tune.mid", "--out", "x.mid"], "no/such/tune.mid: no such file"),
     (["generate", "--model", "no/such/model.safetensors", "--out", "x.mid"],
      "no/such/model.safetensors: no such model file"),
+    (["generate", "--device", "tpu"], "argument --device: must be auto, cpu, cuda, cuda:N or mps"),
+    (["continue", "tune.mid", "--key", "X minor"], "argument --key: cannot read key 'X minor'"),
+    (["continue", "", "--out", "x.mid"], "the primer is an empty path"),
 ]
 
 
@@ -133,17 +136,20 @@ def test_live_arguments_are_checked_before_a_port_is_opened():
         LivePlayer(bpm=-60, api="jack")
 
 
-def test_help_shows_every_default():
+def test_help_shows_every_default_once():
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices
     for name, command in commands.items():
         text = command.format_help()
         for action in command._actions:
-            if action.default in (None, False) or action.dest == "help" or not action.help:
+            said = command._get_formatter()._get_help_string(action)
+            assert said.count("(default") <= 1 and "(default: None)" not in said, said
+            if action.default is None or action.default is False or action.dest == "help":
                 continue
-            assert "default" in command._get_formatter()._get_help_string(action), \
-                (name, action.dest)
+            assert "default" in said, (name, action.dest)
         assert "default: 25" in text or name in ("train", "evaluate", "ports", "demo")
+        assert command.description, name
+    assert "of the AIS chains (default: 0)" in " ".join(commands["evaluate"].format_help().split())
     assert "counted 1-16" in commands["play"].format_help()
     assert "counted 1-128" in commands["play"].format_help()
 
@@ -207,3 +213,81 @@ def test_a_range_fold_is_the_same_in_a_file_as_on_input():
     roll = PianoRoll.from_benchmark([(23, 60)], transposition=5)     # B0 moved back to MIDI 18
     with pytest.warns(UserWarning, match="moved by octaves"):
         assert sorted(p for _, _, p in roll.sounding_notes()) == [30, 55]
+
+
+def test_a_recipe_with_an_unknown_setting_or_a_bad_value_is_named(tmp_path, capsys):
+    for text, said in [('{"epochz": 3}', "unknown setting(s) 'epochz'"),
+                       ('{"epochs": "x"}', "epochs must be a whole number")]:
+        recipe = tmp_path / "recipe.json"
+        recipe.write_text(text)
+        assert main(["train", "music21:bach/bwv66.6", "--config", str(recipe),
+                     "--out", str(tmp_path / "m.safetensors")]) == 2
+        line, = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"rnnrbm-music: error: {recipe}: ") and said in line
+
+
+def test_resuming_takes_the_checkpoints_model_and_a_mismatch_is_one_line(tmp_path, capsys):
+    from rnnrbm_music.checkpoint import CheckpointError
+    from rnnrbm_music.engine import RnnRbmConfig, build
+    from rnnrbm_music.train import train
+
+    first = tmp_path / "first.safetensors"
+    assert main(["train", "music21:bach/bwv66.6", "--epochs", "1", "--hidden", "8",
+                 "--recurrent", "4", "--out", str(first)]) == 0
+    again = tmp_path / "again.safetensors"
+    assert main(["train", "music21:bach/bwv66.6", "--epochs", "2", "--resume", str(first),
+                 "--out", str(again)]) == 0                  # no --hidden 8 --recurrent 4 again
+    out = capsys.readouterr().out
+    assert f"resuming from {first}" in out and "epoch 2/2" in out
+    assert RnnRbmComposer.load(again).model_.config.n_hidden == 8
+    other = build(RnnRbmConfig(88, 16, 4))
+    with pytest.raises(CheckpointError, match="its model .RNN-RBM, 8 hidden, 4 recurrent, 88 "
+                                              "sounding units. is not the one to train"):
+        train(other, [np.ones((8, 88), bool)], TrainConfig(epochs=2), resume_from=first,
+              progress=False)
+
+
+def test_every_output_is_checked_before_the_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text.mid").write_text("a file where a folder is asked for")
+    assert main(["generate", "--steps", "4", "--out", "ok.mid", "--out", "text.mid/x.png"]) == 2
+    assert "text.mid: cannot write a file in this folder (a file, not a folder)" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "ok.mid").exists()
+
+
+def test_evaluate_without_chains_reports_a_lower_bound_and_writes_json_under_home(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["evaluate", "rbm", "--data", "music21:bach/bwv66.6", "--chains", "0",
+                 "--json", "~/figures/e.json"]) == 0
+    out = capsys.readouterr().out
+    assert "NLL per frame      at least " in out and "a lower bound" in out
+    assert (tmp_path / "figures" / "e.json").exists()
+
+
+def test_a_part_of_a_score_or_of_text_is_harmonized_and_credited(tmp_path, capsys):
+    chorale = corpus.getWork("bach/bwv269")
+    out = tmp_path / "h.musicxml"
+    assert main(["harmonize", str(chorale), "--part", "0", "--seed", "1", "--out", str(out)]) == 0
+    score = converter.parse(out)
+    assert score.metadata.bestTitle == "Harmonization of bwv269"
+    assert score.metadata.composer == "J.S. Bach, harmonized by rnnrbm-music"
+    assert main(["harmonize", "tinyNotation: 4/4 c4 d e f g1", "--part", "0", "--seed", "1",
+                 "--out", str(tmp_path / "t.mid")]) == 0
+    capsys.readouterr()
+    assert main(["harmonize", str(chorale), "--seed", "1", "--out", str(tmp_path / "all.mid")]) == 0
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "rnnrbm-music: warning: the melody is a score of 4 parts: all of them are taken as the "
+        "melody; pass one part (--part N) to harmonize it alone"]
+
+
+def test_generated_pieces_are_titled_by_their_key(pretrained):
+    rolls = pretrained.generate_roll(4, key="D major", seed=1, n=2)
+    assert [r.title for r in rolls] == ["Study in D major no. 1", "Study in D major no. 2"]
+    assert [r.composer for r in rolls] == ["rnnrbm-music"] * 2
+
+
+def test_holding_out_from_one_piece_says_it_needs_two():
+    with pytest.raises(ValueError, match="cannot hold out 0.5 of 1 piece.s. for validation"):
+        Corpus.from_music21("bach/bwv66.6").split(0.5)

@@ -132,12 +132,12 @@ def test_demo_writes_its_six_files(tmp_path, capsys):
 
     assert main(["demo", "--out-dir", str(tmp_path)]) == 0
     said = capsys.readouterr().out.splitlines()
-    written = [line.strip() for line in said[1::2]]
-    assert sorted(Path(p).name for p in written) == sorted(
+    files = dict(line.strip().split(" — ") for line in said if line.startswith("  "))
+    assert sorted(Path(p).name for p in files) == sorted(
         f"{kind}.{x}" for kind in ("continuation", "harmonization") for x in ("mid", "musicxml", "png"))
-    # Each file is said to be what it is, and how to open it.
-    assert "MuseScore" in said[said.index(f"  {tmp_path / 'continuation.musicxml'}") + 1]
-    assert "continued for eight by the RNN-RBM" in said[2]
+    # Each piece is said to be what it is, each file how to open it.
+    assert "MuseScore" in files[str(tmp_path / "continuation.musicxml")]
+    assert said[0].startswith("Bach's opening") and "continued for eight bars" in said[0]
     for kind in ("continuation", "harmonization"):     # Ein feste Burg is in D major
         score = converter.parse(tmp_path / f"{kind}.musicxml")
         assert score.recurse().getElementsByClass("KeySignature").first().sharps == 2, kind

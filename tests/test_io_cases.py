@@ -298,7 +298,7 @@ def test_a_meter_change_right_after_a_pickup_is_written_to_midi(tmp_path):
 def test_a_folder_given_to_read_is_named_as_a_folder(tmp_path):
     from rnnrbm_music import ReadError
 
-    with pytest.raises(ReadError, match="is a folder: read a folder with Corpus"):
+    with pytest.raises(ReadError, match="a folder, not a music file"):
         read(tmp_path)
 
 

@@ -211,3 +211,17 @@ def test_notes_moved_back_below_a0_fold_up_an_octave_on_the_port(jack, tmp_path)
         player.play(roll)
     pitches = sorted({pitch for pitch, _, _ in notes_of(finish(receiver, out)["messages"])})
     assert pitches == [30, 55]
+
+
+def test_the_program_is_sent_again_when_playing_starts(jack, tmp_path):
+    """A DAW connects to the new virtual port after it opens: the program change sent then is
+    lost to it, so the performance starts by sending it again."""
+    out = tmp_path / "program.json"
+    roll = from_stream(corpus.parse("bach/bwv66.6"))[:4]
+    with LivePlayer(virtual_name="rnnrbm-program", bpm=BPM, api="jack", program=40,
+                    channel=1) as player:
+        receiver = peer("receive", "rnnrbm-program:rnnrbm-program", out)
+        player.play(roll)
+    messages = [m for _, m in finish(receiver, out)["messages"]]
+    assert messages[0]["type"] == "program_change"
+    assert (messages[0]["program"], messages[0]["channel"]) == (40, 1)

@@ -82,6 +82,13 @@ class RnnRbmConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self) -> str:
+        """The model in words: ``"RNN-RBM, 150 hidden, 100 recurrent, 88 sounding units"``."""
+        kind = "RNN-NADE" if self.conditional == "nade" else "RNN-RBM"
+        order = f", {self.order} order" if self.conditional == "nade" else ""
+        return (f"{kind}, {self.n_hidden} hidden, {self.n_recurrent} recurrent, "
+                f"{self.layout}{order}")
+
 
 #: Parameter names and shapes, as functions of the config (checkpoints are checked against it).
 def parameter_shapes(config: RnnRbmConfig) -> dict[str, tuple[int, ...]]:
