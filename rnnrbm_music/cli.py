@@ -570,7 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate = sub.add_parser("generate", help="compose from scratch")
     _sampling_arguments(generate, steps="of --time-signature")
     generate.add_argument("--key", type=_checked("key"), default="C major",
-                          help='e.g. "D major", "F# minor"')
+                          help='the tonic and key signature, e.g. "D major", "F# minor" (the model '
+                               'composes in C and is moved there; major or minor is its choice)')
     generate.add_argument("--time-signature", type=_checked("time_signature"), default="4/4",
                           help="e.g. 3/4, 6/8")
     generate.add_argument("--bpm", type=_checked("bpm"), default=120,

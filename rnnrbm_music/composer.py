@@ -33,6 +33,7 @@ from .engine.lookahead import sample_given_clamps
 from .evaluate import nll, pseudo_likelihood
 from .errors import ReadError
 from .music21_io import read, to_stream
+from .progress import Progress
 from .score_reading import from_stream
 from .roll import PIANO_LOWEST, PianoRoll, bar_frames
 from .train import TrainConfig, TrainResult, train
@@ -272,9 +273,11 @@ class RnnRbmComposer:
             return frames
         model = self._checked_model(n_steps, k, temperature, n, particles)
         state = self._state_after(prime, 1)
-        frames = sample_given_clamps(model, *self._torch_clamp(clamp), particles, n, k,
-                                     self._generator(seed), temperature,
-                                     None if state is None else state[0])
+        # The look-ahead of an RNN-RBM takes minutes on a long melody: say how far it has got.
+        with Progress("composing with the look-ahead", n_steps, "frames") as shown:
+            frames = sample_given_clamps(model, *self._torch_clamp(clamp), particles, n, k,
+                                         self._generator(seed), temperature,
+                                         None if state is None else state[0], shown.advance)
         return frames.bool().cpu().numpy()
 
     def stream_rolls(self, prime=None, chunk_steps: int = 16, k: int = 25,

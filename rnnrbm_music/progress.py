@@ -2,7 +2,8 @@
 an estimate of the time left.
 
 On a terminal it is a tqdm bar. Anywhere else (a log file, a pipe, a batch job) it is a plain
-line every :data:`PERIOD` seconds and one at the end, e.g.::
+line every :data:`PERIOD` seconds and one at the end (none for work done within the period),
+e.g.::
 
     reading corpus: 120/371 files (32 %), 0:14 elapsed, ~0:29 left
 """
@@ -51,6 +52,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.status_lines = status_lines
         self.started = self.last_line = monotonic()
+        self.lines_shown = 0
         terminal = enabled and self.stream.isatty()
         self.bar = tqdm(total=total, initial=done, desc=what, unit=unit.rstrip("s"),
                         file=self.stream, dynamic_ncols=True) if terminal else None
@@ -70,8 +72,10 @@ class Progress:
             self.bar.update(n)
         elif self.enabled and self.status_lines:
             now = monotonic()
-            if now - self.last_line >= PERIOD or self.count >= self.total:
+            ended = self.count >= self.total and self.lines_shown
+            if now - self.last_line >= PERIOD or ended:
                 self.last_line = now
+                self.lines_shown += 1
                 print(self.status(), file=self.stream, flush=True)
 
     def track(self, items: Iterable[T]) -> Iterator[T]:

@@ -23,6 +23,10 @@ def test_off_a_terminal_a_line_every_period_with_the_count_and_the_time_left(sec
     assert capsys.readouterr().err.splitlines() == [
         "reading corpus: 4/8 files (50 %), 0:12 elapsed, ~0:12 left",
         "reading corpus: 8/8 files (100 %), 0:24 elapsed"]
+    quick = Progress("reading corpus", 2, "files")   # done within the period: nothing to say
+    seconds[0] += 1
+    quick.advance(2)
+    assert capsys.readouterr().err == ""
 
 
 def test_a_resumed_count_estimates_from_this_run_alone(seconds):

@@ -20,6 +20,8 @@ draw tends to the posterior; with P = 1 it is the frame-by-frame sampler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -43,12 +45,14 @@ def systematic_resample(log_w: Tensor, generator: torch.Generator | None = None)
 @torch.no_grad()
 def sample_given_clamps(model, mask: Tensor, values: Tensor, particles: int = 32, n: int = 1,
                         k: int = 25, generator: torch.Generator | None = None,
-                        temperature: float = 1.0, state: Tensor | None = None) -> Tensor:
+                        temperature: float = 1.0, state: Tensor | None = None,
+                        on_frame: Callable[[], None] | None = None) -> Tensor:
     """``n`` sequences of T frames whose units where ``mask`` (T, V) is true are ``values``
     (T, V), the others drawn from the model's posterior given every frame's clamp, by
     sequential Monte Carlo with ``particles`` particles per sequence (see the module). ``k``:
     Gibbs steps per frame for an RNN-RBM; ``state`` (U,) or (n, U): the recurrent state to start
-    from (default u0). Returns (n, T, V) frames on the model's device.
+    from (default u0); ``on_frame``, if given, is called after each frame (a progress
+    display). Returns (n, T, V) frames on the model's device.
     """
     T, V = mask.shape
     P = max(1, particles)
@@ -79,5 +83,7 @@ def sample_given_clamps(model, mask: Tensor, values: Tensor, particles: int = 32
                                         torch.arange(P, device=device)) + group
                 frames, u = frames[ancestors.flatten()], u[ancestors.flatten()]
                 log_w = torch.where(low[:, None], torch.zeros_like(log_w), log_w)
+        if on_frame is not None:
+            on_frame()
     chosen = torch.multinomial(torch.softmax(log_w, 1).float(), 1, generator=generator)[:, 0]
     return frames.view(n, P, T, V)[torch.arange(n, device=device), chosen]
