@@ -89,6 +89,19 @@ class Number:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """True or False (a recipe's ``"no"`` is neither: it would read as true)."""
+
+    def __call__(self, value) -> bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"must be true or false, got {value!r}")
+        return bool(value)
+
+    def parse(self, text: str) -> bool:
+        return {"true": True, "false": False}.get(text.lower(), text)
+
+
+@dataclass(frozen=True)
 class TimeSignature:
     """A time signature such as ``"3/4"`` or ``"6/8"``, returned as written."""
 
@@ -107,6 +120,8 @@ class KeyName:
     def __call__(self, value) -> str:
         from . import keys
 
+        if not isinstance(value, str):
+            raise ValueError(f"cannot read key {value!r}: expected a name such as 'D major'")
         return keys.key_name(*keys.parse_key(value))
 
     def parse(self, text: str) -> str:
@@ -148,7 +163,7 @@ RULES: dict[str, Callable] = {
     "n_steps": Whole(1, MAX_FRAMES, "frames"),
     "n_bars": Whole(1, 100_000, "bars"),
     "k": Whole(1, 10_000, "Gibbs steps"),
-    "temperature": Number(0, 100),
+    "temperature": Number(0.01, 100, closed=True),   # colder overflows the sampler's logits
     "seed": Whole(0, 2 ** 63 - 1),
     "n": Whole(1, 1000, "pieces"),
     "particles": Whole(1, 4096, "particles"),
@@ -157,8 +172,8 @@ RULES: dict[str, Callable] = {
     "device": Device(),
     "bpm": Number(4, 1000, "quarter notes per minute", closed=True),
     # the model and its data
-    "n_hidden": Whole(1, 100_000, "units"),
-    "n_recurrent": Whole(1, 100_000, "units"),
+    "n_hidden": Whole(1, 10_000, "units"),        # 10,000 x 10,000 weights: 400 MB already
+    "n_recurrent": Whole(1, 10_000, "units"),
     "steps_per_quarter": Whole(1, 96, "frames per quarter note"),
     "valid_fraction": Number(0, 1, open_high=True),
     # training (TrainConfig)
@@ -191,7 +206,16 @@ RULES: dict[str, Callable] = {
     "answer_bars": Whole(1, 1024, "bars"),
     "phrases": Whole(1, 1_000_000, "phrases"),
     "bars": Whole(1, 100_000, "bars"),
+    "part": Whole(0, 1000),
+    # switches
+    "articulation": Flag(), "valid_accuracy": Flag(), "keep_checkpoints": Flag(),
+    "normalize_key": Flag(),
 }
+
+#: The settings whose None means "not set" (no seed: a new piece each time; no n_bars: count
+#: n_steps instead; no patience: never stop early...).
+OPTIONAL = frozenset({"seed", "n_bars", "controller", "answer_bars", "phrases", "bars", "program",
+                      "clip_grad", "decay_epochs", "patience", "valid_fraction", "part"})
 
 #: Rules only the command line has: channels and programs counted from 1, as DAWs and the
 #: General MIDI list count them (``--program 1`` is the acoustic grand piano).
@@ -221,13 +245,18 @@ def checked(name: str, value, rule: Callable | None = None):
 
 
 def check_all(**values) -> tuple:
-    """Each keyword's value checked by its rule, in order; a value of None (a default still to
-    be chosen) passes as None.
+    """Each keyword's value checked by its rule, in order, in the rule's type (a numpy integer
+    becomes an int); None passes only for the settings where it means "not set"
+    (:data:`OPTIONAL`).
 
     >>> check_all(k=5, temperature=0.5, seed=None)
     (5, 0.5, None)
+    >>> check_all(k=None)
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be a whole number from 1 to 10,000 Gibbs steps, got None
     """
-    return tuple(None if value is None else checked(name, value)
+    return tuple(None if value is None and name in OPTIONAL else checked(name, value)
                  for name, value in values.items())
 
 

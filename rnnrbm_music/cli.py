@@ -17,6 +17,7 @@ import tempfile
 import signal
 import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
     if not rolls:
         raise ValueError(f"{' '.join(items)}: no music could be read there")
     return Corpus(rolls, progress=False)
+
+
+def _split(items: list[str], given: str | None, default: str) -> str:
+    """The benchmark split to read: ``--split`` if given (ValueError when no item is a benchmark
+    .pickle: it would change nothing), else ``default``."""
+    if given is not None and not any(item.endswith((".pickle", ".pkl")) for item in items):
+        raise ValueError(f"--split {given}: only a benchmark .pickle has splits, and "
+                         f"{' '.join(items)} is none")
+    return given or default
 
 
 def _load_composer(path: str | None, device: str):
@@ -165,6 +175,9 @@ def cmd_train(args) -> int:
         value = getattr(args, f.name, None)
         if value is not None:
             training[f.name] = value
+    if args.epochs is not None and args.decay_epochs is None and training.get("decay_epochs"):
+        # A shorter run of a recipe (--epochs 1 for a try) decays over what there is of it.
+        training["decay_epochs"] = min(training["decay_epochs"], args.epochs)
     model_settings = {k: settings[k] for k in MODEL_SETTINGS if k in settings}
     for name in MODEL_SETTINGS:
         if getattr(args, name) is not None:
@@ -176,7 +189,8 @@ def cmd_train(args) -> int:
     composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
                               device=args.device, **training)
     spq = model_settings.get("steps_per_quarter")
-    corpus = _corpus(args.corpus, args.split, spq, composer.normalize_key)
+    corpus = _corpus(args.corpus, _split(args.corpus, args.split, "train"), spq,
+                     composer.normalize_key)
     if not spq and corpus.rolls:   # a benchmark split brings its own frame rate
         composer.steps_per_quarter = corpus.rolls[0].steps_per_quarter
     valid = None
@@ -233,7 +247,8 @@ def cmd_continue(args) -> None:
 def cmd_harmonize(args) -> None:
     _check_outputs(args.out)
     composer = _load_composer(args.model, args.device)
-    melody = composer.to_roll(_melody(args.melody, args.part), "melody", args.key)
+    with _melody(args.melody, args.part) as source:
+        melody = composer.to_roll(source, "melody", args.key)
     if melody.title is None and not is_music_text(args.melody):   # a part of an untitled file
         melody = melody.replace(title=Path(args.melody).stem)
     rolls = composer.harmonize_roll(melody, args.k, args.temperature, args.seed, args.samples,
@@ -243,11 +258,12 @@ def cmd_harmonize(args) -> None:
                       ("melody", "harmony"))
 
 
+@contextmanager
 def _melody(source: str, part: int | None):
-    """The melody ``harmonize`` is given: the file (or music as text) whole, or its part number
-    ``part`` (0: the first, usually the top) as a music21 Part. Whole, a source of several parts
-    warns that every part is taken as the melody."""
-    import mido
+    """The melody ``harmonize`` is given, as :meth:`RnnRbmComposer.to_roll` takes it: the file
+    (or music as text) whole, or its part number ``part`` (0: the first, usually the top): a
+    music21 Part, or a MIDI file of that track alone. Whole, a source of several parts warns
+    that every part is taken as the melody."""
     from music21 import converter
 
     from .composer import warn_if_several_parts
@@ -257,19 +273,52 @@ def _melody(source: str, part: int | None):
     text = is_music_text(source)
     if not text and not path.is_file():
         raise ValueError(f"{source}: no such file")
-    if part is None and not text and path.suffix.lower() in MIDI_SUFFIXES:
-        tracks = [t for t in mido.MidiFile(path).tracks
-                  if any(m.type == "note_on" for m in t)]   # damaged files fail when read
-        warn_if_several_parts(len(tracks), "--part N")
-        return source
+    if not text and path.suffix.lower() in MIDI_SUFFIXES:
+        with _midi_part(path, part) as melody:
+            yield melody
+        return
     score = parse_text(source) if text else converter.parse(path)
     parts = score.parts if hasattr(score, "parts") and len(score.parts) else [score]
     if part is None:
         warn_if_several_parts(len(parts), "--part N")
-        return source
+        yield source
+        return
     if not 0 <= part < len(parts):
         raise ValueError(f"{source}: --part {part}: it has {len(parts)} part(s), numbered from 0")
-    return parts[part]
+    yield parts[part]
+
+
+@contextmanager
+def _midi_part(path: Path, part: int | None):
+    """A MIDI melody for ``harmonize``, to be read by the package's MIDI reader: the file (a
+    warning if several tracks hold notes), or a file of the same name in a scratch folder that
+    holds its track number ``part`` among those with notes (the conductor track's tempo, meter
+    and key kept), while the block runs."""
+    import mido
+
+    from .composer import warn_if_several_parts
+    from .music21_io import read
+
+    try:
+        midi = mido.MidiFile(path)
+    except Exception:   # damaged: the reader says how, or reads what it can
+        midi = None
+    noted = [i for i, track in enumerate(midi.tracks if midi else [])
+             if any(m.type == "note_on" for m in track)]
+    if part is None:
+        warn_if_several_parts(len(noted), "--part N")
+        yield str(path)
+        return
+    read(path, normalize_key=False)   # the file's own errors and warnings, under its name
+    if midi is None or not 0 <= part < len(noted):
+        raise ValueError(f"{path}: --part {part}: it has {len(noted)} track(s) with notes, "
+                         "numbered from 0")
+    midi.tracks = [t for i, t in enumerate(midi.tracks) if i not in noted or i == noted[part]]
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # said already, of the file itself
+        one = Path(folder) / path.name
+        midi.save(one)
+        yield str(one)
 
 
 def cmd_evaluate(args) -> None:
@@ -280,6 +329,7 @@ def cmd_evaluate(args) -> None:
         args.json = str(Path(args.json).expanduser())
         _check_writable(args.json)
     composer = _load_composer(args.model, args.device)
+    args.split = _split(args.data, args.split, "test")
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
     known = None
     if args.valid_fraction:   # the same hold-out as `train --valid-fraction` with that seed
@@ -478,7 +528,7 @@ def _train_parser(sub) -> None:
     train.add_argument("corpus", nargs="+", help=CORPUS_HELP)
     train.add_argument("--out", required=True, type=MODEL_OUT,
                        help="model file to write (.safetensors)")
-    train.add_argument("--split", default="train", help="the split of a benchmark .pickle")
+    train.add_argument("--split", help="the split of a benchmark .pickle (default: train)")
     train.add_argument("--config", help="JSON file of settings (a recipe); flags override it")
     train.add_argument("--valid", nargs="+",
                        help="validation corpus (a benchmark .pickle: its valid split)")
@@ -598,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     harmonize.add_argument("--particles", type=_checked("particles"), default=HARMONY_PARTICLES,
                            help="harmonies followed at once, so that each chord knows where the "
                                 "melody goes next (1: frame by frame)")
-    harmonize.add_argument("--part", type=int,
+    harmonize.add_argument("--part", type=_checked("part"),
                            help="harmonize this part of the file alone (0: the first); by "
                                 "default every part of the file is the melody")
     harmonize.add_argument("--cadence", action="store_true",
@@ -610,7 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="model file, or 'rbm' / 'nade' (as --model)")
     evaluate.add_argument("--model", help=MODEL_HELP + " (default: rbm)")
     evaluate.add_argument("--data", nargs="+", required=True, help=CORPUS_HELP)
-    evaluate.add_argument("--split", default="test", help="the split of a benchmark .pickle")
+    evaluate.add_argument("--split", help="the split of a benchmark .pickle (default: test)")
     evaluate.add_argument("--valid-fraction", type=_checked("valid_fraction"),
                           help="evaluate on the pieces `train --valid-fraction` held out")
     evaluate.add_argument("--split-seed", type=_checked("seed"), default=0,

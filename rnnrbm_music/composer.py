@@ -35,7 +35,7 @@ from .errors import ReadError
 from .music21_io import read, to_stream
 from .progress import Progress
 from .score_reading import from_stream
-from .roll import PIANO_LOWEST, PianoRoll, bar_frames
+from .roll import MAX_FRAMES, PIANO_LOWEST, PianoRoll, bar_frames
 from .train import TrainConfig, TrainResult, train
 
 #: The models that ship with the package, by conditional (docs/pretrained.md).
@@ -83,9 +83,10 @@ class RnnRbmComposer:
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; training settings are "
                             f"{sorted(_TRAINING_FIELDS)}")
-        self.n_hidden, self.n_recurrent, self.steps_per_quarter, seed, device = check_all(
+        (self.n_hidden, self.n_recurrent, self.steps_per_quarter, seed, device, normalize_key,
+         articulation) = check_all(
             n_hidden=n_hidden, n_recurrent=n_recurrent, steps_per_quarter=steps_per_quarter,
-            seed=seed, device=device)
+            seed=seed, device=device, normalize_key=normalize_key, articulation=articulation)
         self.normalize_key = normalize_key
         self.articulation = articulation
         RnnRbmConfig(conditional=conditional, order=order)   # checks both settings
@@ -216,9 +217,19 @@ class RnnRbmComposer:
             raise ReadError(what, "it has no notes to start from")
         return roll
 
+    def _frames_of_bars(self, n_bars: int, meter: str, lead: int = 0) -> int:
+        """Frames in ``lead`` frames and ``n_bars`` bars of ``meter``; ValueError (naming
+        ``n_bars``) where that is more than one call draws."""
+        n_steps = lead + checked("n_bars", n_bars) * bar_frames(meter, self.steps_per_quarter)
+        if n_steps > MAX_FRAMES:
+            raise ValueError(f"n_bars: {n_bars:,} bars of {meter} are {n_steps:,} frames, more "
+                             f"than the {MAX_FRAMES:,} one call draws")
+        return n_steps
+
     # --- the one sampler ------------------------------------------------------------------------
     def _generator(self, seed: int | None) -> torch.Generator:
         device = self._model().W.device
+        seed, = check_all(seed=seed)   # a numpy integer as an int, as torch wants it
         if seed is None and self._rng is not None:
             seed = int(torch.randint(0, 2 ** 62, (1,), generator=self._rng))
         generator = torch.Generator(device)
@@ -266,7 +277,6 @@ class RnnRbmComposer:
         fixed. With ``particles`` > 1 the free units are drawn given the clamps of *all* frames,
         later ones too, by sequential Monte Carlo (:mod:`.engine.lookahead`); with 1, each frame
         given its own clamp and the past."""
-        check_all(seed=seed)
         if clamp is None or checked("particles", particles) == 1:
             frames, _ = self._draw(n_steps, self._state_after(prime, n), self._generator(seed), k,
                                    temperature, clamp, n)
@@ -302,11 +312,11 @@ class RnnRbmComposer:
                       bpm: float = 120, n: int = 1, n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`generate`, as PianoRolls."""
         name, time_signature, bpm, *_ = check_all(
-            key=key, time_signature=time_signature, bpm=bpm, n_bars=n_bars,
-            n_steps=None if n_bars is not None else n_steps, k=k, temperature=temperature,
-            seed=seed, n=n)
+            key=key, time_signature=time_signature, bpm=bpm,
+            **({"n_bars": n_bars} if n_bars is not None else {"n_steps": n_steps}), k=k,
+            temperature=temperature, seed=seed, n=n)
         if n_bars is not None:
-            n_steps = checked("n_bars", n_bars) * bar_frames(time_signature, self.steps_per_quarter)
+            n_steps = self._frames_of_bars(n_bars, time_signature)
         frames = self.sample_frames(n_steps, None, k, temperature, seed, None, n)
         context = PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
                             steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
@@ -326,6 +336,7 @@ class RnnRbmComposer:
         The model composes in C (as it learned, with keys normalized); ``key`` moves the result
         to that tonic. Major or minor is the model's choice.
         """
+        check_all(n=1 if n is None else n)
         rolls = self.generate_roll(n_steps, k, temperature, seed, key, time_signature, bpm, n or 1,
                                    n_bars)
         return _one_or_list([to_stream(r) for r in rolls], n)
@@ -336,14 +347,13 @@ class RnnRbmComposer:
                       n_bars: int | None = None, cadence: bool = False,
                       particles: int = HARMONY_PARTICLES) -> list[PianoRoll]:
         """Like :meth:`continue_sequence`, as PianoRolls."""
-        check_all(n_steps=None if n_bars is not None else n_steps, n_bars=n_bars, k=k,
+        check_all(**({"n_bars": n_bars} if n_bars is not None else {"n_steps": n_steps}), k=k,
                   temperature=temperature, seed=seed, n=n, particles=particles)
         prime_roll = self.to_roll(prime, "primer", key)
         if n_bars is not None:   # to the primer's next bar line, then whole bars of its meter
             end = len(prime_roll)
             meter = prime_roll.time_signature_at(end)
-            n_steps = (prime_roll.downbeat_after(end) - end
-                       + checked("n_bars", n_bars) * bar_frames(meter, self.steps_per_quarter))
+            n_steps = self._frames_of_bars(n_bars, meter, prime_roll.downbeat_after(end) - end)
         if cadence:
             frames = self.sample_frames(n_steps, prime_roll, k, temperature, seed,
                                         self._final_tonic_chord(prime_roll, n_steps), n, particles)
@@ -376,6 +386,7 @@ class RnnRbmComposer:
         lines going on where the primer's fall. With
         ``include_prime`` the score starts with the primer (as read onto the frame grid).
         """
+        check_all(n=1 if n is None else n)
         rolls = self.continue_roll(prime, n_steps, k, temperature, seed, include_prime, n or 1,
                                    key, n_bars, cadence, particles)
         return _one_or_list([to_stream(r) for r in rolls], n)
@@ -386,7 +397,8 @@ class RnnRbmComposer:
                        key: str | None = None, cadence: bool = False) -> list[PianoRoll]:
         """Like :meth:`harmonize`, as PianoRolls (melody and harmony together)."""
         check_all(k=k, temperature=temperature, seed=seed, n=n, particles=particles)
-        warn_if_several_parts(len(getattr(melody, "parts", ())))
+        if hasattr(melody, "recurse"):   # a music21 stream (a path's .parts are not parts)
+            warn_if_several_parts(len(getattr(melody, "parts", ())))
         melody_roll = self.to_roll(melody, "melody", key)
         mask, values = melody_clamp(melody_roll.frames)
         if cadence:
@@ -447,6 +459,7 @@ class RnnRbmComposer:
         and the look-ahead leads into it. Every part of a score counts as melody: pass the one
         part (``score.parts[0]``) to harmonize it alone. Returns the melody with its harmony, in
         the melody's key and meter."""
+        check_all(n=1 if n is None else n)
         rolls = self.harmonize_roll(melody, k, temperature, seed, n or 1, particles, key, cadence)
         return _one_or_list([to_stream(r) for r in rolls], n)
 

@@ -23,8 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, ReadError, from_stream, pieces_of,
+from .errors import ReadError
+from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, is_music_text, parse_text, pieces_of,
                          read_pieces)
+from .score_reading import from_stream
 from .progress import Progress
 from .roll import PianoRoll
 
@@ -79,15 +81,19 @@ class _RollCache:
         os.replace(partial, self.directory / f"{key}.npz")
 
 
-def _read_file(job: tuple[str, dict]) -> tuple[str, list[PianoRoll] | None, str | None]:
-    """Worker: read one file; failures come back as a reason, never as an exception."""
+def _read_file(job: tuple[str, dict]) -> tuple[list[PianoRoll] | None, str | None, list[str]]:
+    """Worker: read one file; failures come back as a reason, never as an exception, and the
+    warnings of the reading as their messages (a worker process's own would be lost)."""
     path, settings = job
-    try:
-        return path, read_pieces(path, **settings), None
-    except ReadError as error:
-        return path, None, error.reason
-    except Exception as error:  # anything else a broken file provokes in a parser
-        return path, None, f"{type(error).__name__}: {error}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rolls, reason = read_pieces(path, **settings), None
+        except ReadError as error:
+            rolls, reason = None, error.reason
+        except Exception as error:  # anything else a broken file provokes in a parser
+            rolls, reason = None, f"{type(error).__name__}: {error}"
+    return rolls, reason, [str(w.message) for w in caught]
 
 
 class Corpus(Sequence[PianoRoll]):
@@ -129,6 +135,8 @@ class Corpus(Sequence[PianoRoll]):
                 self._add(source, "PianoRoll")
             elif _is_stream(source):
                 self._add_stream(source)
+            elif isinstance(source, str) and is_music_text(source):
+                self._add_stream(parse_text(source))
             elif isinstance(source, (str, os.PathLike)):
                 files.extend(self._expand(source))
             else:
@@ -204,7 +212,9 @@ class Corpus(Sequence[PianoRoll]):
                     outcomes = list(shown.track(pool.map(_read_file, jobs, chunksize=4)))
             else:
                 outcomes = list(shown.track(map(_read_file, jobs)))
-        for (path, key), (_, rolls, reason) in zip(todo, outcomes):
+        for (path, key), (rolls, reason, said) in zip(todo, outcomes):
+            for message in dict.fromkeys(said):   # each once, in the order they came
+                warnings.warn(message, stacklevel=3)
             if reason is not None:
                 self._fail(ReadError(path, reason))
                 continue

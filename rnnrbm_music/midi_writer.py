@@ -161,7 +161,7 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     from music21 import stream, tempo
 
     from .score_reading import (_as_performed, _is_percussion, _timed, meters, pickup_quarters,
-                             tied_notes, written_key)
+                                tied_notes, title_of, written_key)
 
     score = _as_performed(score, True, title or "the score")
     parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
@@ -192,8 +192,7 @@ def stream_midi_file(score, title: str | None = None, velocity: int = 80) -> mid
     for track in tracks.values():
         for start, end, pitch in track.notes:
             histogram[pitch % 12] += float(end - start)
-    if title is None and score.metadata is not None:
-        title = score.metadata.title
+    title = title or title_of(score)
     return notes_file(list(tracks.values()), tempos, signatures, written_key(score, histogram),
                       title, end=Fraction(score.highestTime))
 

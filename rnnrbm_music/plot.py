@@ -64,8 +64,9 @@ def pitch_names(roll: PianoRoll, low: int, high: int) -> list[tuple[int, str, bo
 
 
 def _context(roll: PianoRoll) -> str:
-    """"F# minor, 4/4, 96 bpm": the key (if known), the first meter and tempo."""
-    return ", ".join(([roll.key] if roll.key else [])
+    """"F# minor, 4/4, 96 bpm": the key (if known, flats written as musicians write them:
+    "Eb major", not music21's "E- major"), the first meter and tempo."""
+    return ", ".join(([roll.key.replace("-", "b")] if roll.key else [])
                      + [roll.time_signature, f"{roll.bpm:g} bpm"])
 
 

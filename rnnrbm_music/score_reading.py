@@ -117,6 +117,8 @@ def title_of(stream) -> str | None:
     if not name:
         return None
     name = str(name)
+    if name == "Music21 Fragment":   # music21's placeholder for a score without a title
+        return None
     stem, dot, extension = name.rpartition(".")
     return stem if dot and extension.lower() in ("mxl", "xml", "musicxml", "krn", "abc",
                                                  "mid", "midi") else name

@@ -78,10 +78,12 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
-        if self.decay_epochs is not None and (self.lr_schedule != "cosine"
-                                              or not 1 <= self.decay_epochs <= self.epochs):
-            raise ValueError(f"decay_epochs ({self.decay_epochs}) needs lr_schedule 'cosine' "
-                             f"and 1 to epochs ({self.epochs})")
+        if self.decay_epochs is not None and self.lr_schedule != "cosine":
+            raise ValueError(f"decay_epochs ({self.decay_epochs}) is the length of a cosine "
+                             f"decay: it needs lr_schedule 'cosine', not {self.lr_schedule!r}")
+        if self.decay_epochs is not None and self.decay_epochs > self.epochs:
+            raise ValueError(f"decay_epochs ({self.decay_epochs}) must be at most epochs "
+                             f"({self.epochs})")
 
 
 @dataclass

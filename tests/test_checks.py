@@ -33,8 +33,8 @@ BAD_VALUES = [
     (["generate", "--steps", "100000000"], "argument --steps: must be a whole number from 1 to "
                                            "1,048,576 frames, got 100000000"),
     (["generate", "--steps", "0"], "argument --steps: must be a whole number from 1"),
-    (["generate", "--temperature", "0"], "argument --temperature: must be a number above 0"),
-    (["generate", "--temperature", "nan"], "argument --temperature: must be a number above 0"),
+    (["generate", "--temperature", "0"], "argument --temperature: must be a number from 0.01 to 100"),
+    (["generate", "--temperature", "nan"], "argument --temperature: must be a number from 0.01 to 100"),
     (["generate", "--key", "H major"], "argument --key: cannot read key 'H major'"),
     (["generate", "--seed", "-1"], "argument --seed: must be a whole number from 0"),
     (["generate", "--bars", "2", "--steps", "8"], "give --steps or --bars, not both"),
@@ -66,6 +66,14 @@ BAD_VALUES = [
     (["generate", "--device", "tpu"], "argument --device: must be auto, cpu, cuda, cuda:N or mps"),
     (["continue", "tune.mid", "--key", "X minor"], "argument --key: cannot read key 'X minor'"),
     (["continue", "", "--out", "x.mid"], "the primer is an empty path"),
+    (["generate", "--temperature", "1e-40"], "argument --temperature: must be a number from 0.01"),
+    (["train", "m.mid", "--hidden", "100000"], "argument --hidden: must be a whole number from 1 "
+                                               "to 10,000"),
+    (["harmonize", "m.mid", "--part", "1.5"], "argument --part: must be a whole number from 0"),
+    (["train", "music21:bach/bwv66.6", "--split", "valid", "--out", "m.safetensors"],
+     "--split valid: only a benchmark .pickle has splits"),
+    (["generate", "--bars", "100000", "--time-signature", "64/1"],
+     "n_bars: 100,000 bars of 64/1 are 51,200,000 frames, more than the 1,048,576 one call"),
 ]
 
 
@@ -116,12 +124,20 @@ def pretrained():
     (lambda c: c.generate(time_signature="7/0"), "time_signature: impossible time signature"),
     (lambda c: c.harmonize("tinyNotation: 4/4 c4 d e f", particles=0), "particles must be"),
     (lambda c: c.continue_sequence("tinyNotation: 4/4 c4 d e f", temperature=-1),
-     "temperature must be a number above 0"),
+     "temperature must be a number from 0.01 to 100"),
     (lambda c: c.evaluate([], n_betas=1), "n_betas must be a whole number from 2"),
     (lambda c: RnnRbmComposer(n_hidden=0), "n_hidden must be a whole number from 1"),
     (lambda c: TrainConfig(epochs=0), "epochs must be a whole number from 1"),
     (lambda c: TrainConfig(k=True), "k must be a whole number"),
     (lambda c: c.save("model.mid"), "model.mid: a model file ends in .safetensors"),
+    (lambda c: c.generate(n_steps=2, n=0), "n must be a whole number from 1 to 1,000"),
+    (lambda c: c.generate(n_steps=4, k=None), "k must be a whole number from 1"),
+    (lambda c: c.generate(n_steps=4, temperature=None), "temperature must be a number from 0.01"),
+    (lambda c: c.generate(n_steps=4, key=5), "key: cannot read key 5"),
+    (lambda c: c.generate(n_steps=4, bpm=None), "bpm must be a number from 4 to 1000"),
+    (lambda c: RnnRbmComposer(device="tpu"), "device must be auto, cpu, cuda, cuda:N or mps"),
+    (lambda c: TrainConfig(keep_checkpoints="no"),
+     "keep_checkpoints must be true or false, got 'no'"),
 ])
 def test_the_api_checks_its_arguments_by_name(pretrained, call, said):
     with pytest.raises(ValueError) as raised:
@@ -291,3 +307,63 @@ def test_generated_pieces_are_titled_by_their_key(pretrained):
 def test_holding_out_from_one_piece_says_it_needs_two():
     with pytest.raises(ValueError, match="cannot hold out 0.5 of 1 piece.s. for validation"):
         Corpus.from_music21("bach/bwv66.6").split(0.5)
+
+
+def test_numpy_integers_are_whole_numbers(pretrained):
+    one = pretrained.generate_roll(np.int64(4), k=np.int64(2), seed=np.int64(5))[0]
+    again = pretrained.generate_roll(4, k=2, seed=5)[0]
+    assert one == again and len(one) == 4
+
+
+def test_a_path_is_not_a_score_of_parts(pretrained, recwarn):
+    melody = corpus.getWork("bach/bwv66.6")      # a Path has .parts too: no false warning
+    from pathlib import Path
+    pretrained.harmonize_roll(Path(melody), seed=1, particles=1)
+    assert not [w for w in recwarn if "parts" in str(w.message)]
+
+
+def test_a_recipe_tried_for_fewer_epochs_decays_over_them(tmp_path, capsys):
+    from pathlib import Path as P
+    recipe = P(__file__).resolve().parents[1] / "recipes" / "jsb_chorales_nade.json"
+    assert main(["train", "music21:bach/bwv66.6", "--config", str(recipe), "--epochs", "1",
+                 "--hidden", "8", "--recurrent", "4", "--out", str(tmp_path / "m.safetensors")]) == 0
+    assert RnnRbmComposer.load(tmp_path / "m.safetensors").training.decay_epochs == 1
+
+
+def test_a_midi_part_is_read_by_the_packages_reader(tmp_path, capsys):
+    from conftest import CASES
+    melody_only = tmp_path / "melody.mid"
+    assert main(["harmonize", str(CASES / "hanging_note_no_noteoff.mid"), "--part", "0",
+                 "--seed", "1", "--out", str(melody_only)]) == 0
+    written = read(melody_only, normalize_key=False)
+    given = read(CASES / "hanging_note_no_noteoff.mid", normalize_key=False)
+    assert set(given.notes()) <= set(written.notes())   # no note of the melody lost
+    assert main(["harmonize", str(CASES / "type2_two_sequences.mid"), "--part", "0",
+                 "--out", str(tmp_path / "x.mid")]) == 2
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("type2_two_sequences.mid: MIDI type 2 (independent sequences) is not "
+                         "supported: only types 0 and 1 are")
+
+
+def test_warnings_of_files_read_in_parallel_reach_the_reader(tmp_path):
+    from conftest import CASES
+    import shutil
+    for name in ("tempo_zero.mid", "timesig_numerator_zero.mid", "type1_two_tracks.mid",
+                 "type0_two_channels.mid", "overlapping_same_pitch.mid", "zero_length_note.mid",
+                 "running_status_across_meta.mid", "noteon_velocity0_as_noteoff.mid"):
+        shutil.copy(CASES / name, tmp_path / name)
+    with pytest.warns(UserWarning) as caught:
+        Corpus(tmp_path, workers=2, cache=False, progress=False)
+    said = " ".join(str(w.message) for w in caught)
+    assert "tempo of 0" in said and "time signature 0/4" in said
+
+
+def test_music_as_text_makes_a_corpus_and_music21_placeholders_are_no_titles(tmp_path):
+    pieces = Corpus(["tinyNotation: 4/4 c4 d e f", "tinyNotation: 3/4 g4 a b"], progress=False)
+    assert len(pieces) == 2 and not pieces.errors
+    stream = converter.parse("tinyNotation: 4/4 c4 d e f")
+    stream.write("musicxml", fp=str(tmp_path / "untitled.musicxml"))
+    assert read(tmp_path / "untitled.musicxml").title == "untitled"     # not "Music21 Fragment"
+    from rnnrbm_music import write
+    midi = mido.MidiFile(write(corpus.parse("bach/bwv66.6"), tmp_path / "b.mid"))
+    assert midi.tracks[0][0].name == "bwv66.6"
