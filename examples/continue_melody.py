@@ -11,7 +11,7 @@ from music21 import converter
 
 from rnnrbm_music import RnnRbmComposer
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
 parser.add_argument("primer", nargs="?", help="a MIDI/MusicXML/ABC file (default: a tune)")
 parser.add_argument("--steps", type=int, default=32, help="frames to add (eighth notes)")
 parser.add_argument("--seed", type=int, default=3)

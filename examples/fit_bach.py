@@ -11,7 +11,7 @@ from music21 import corpus
 
 from rnnrbm_music import Corpus, RnnRbmComposer
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
 parser.add_argument("--pieces", type=int, default=None, help="use only the first N chorales")
 parser.add_argument("--epochs", type=int, default=100)
 parser.add_argument("--hidden", type=int, default=150)

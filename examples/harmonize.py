@@ -13,7 +13,7 @@ from music21 import corpus
 
 from rnnrbm_music import RnnRbmComposer
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
 parser.add_argument("melody", nargs="?", help="a melody file (default: the soprano of BWV 269)")
 parser.add_argument("--seed", type=int, default=5)
 parser.add_argument("--out", default="harmonize-output")
