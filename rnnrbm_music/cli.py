@@ -288,12 +288,26 @@ def _melody(source: str, part: int | None):
     yield parts[part]
 
 
+def _without_notes(track):
+    """A MIDI track with its notes left out, every other event at its time."""
+    import mido
+
+    kept, carried = mido.MidiTrack(), 0
+    for message in track:
+        if message.type in ("note_on", "note_off"):
+            carried += message.time
+            continue
+        kept.append(message.copy(time=message.time + carried))
+        carried = 0
+    return kept
+
+
 @contextmanager
 def _midi_part(path: Path, part: int | None):
     """A MIDI melody for ``harmonize``, to be read by the package's MIDI reader: the file (a
     warning if several tracks hold notes), or a file of the same name in a scratch folder that
-    holds its track number ``part`` among those with notes (the conductor track's tempo, meter
-    and key kept), while the block runs."""
+    holds the notes of its track number ``part`` among those with notes alone (every other
+    event kept: tempo, meter, key, the piece's length), while the block runs."""
     import mido
 
     from .composer import warn_if_several_parts
@@ -313,7 +327,8 @@ def _midi_part(path: Path, part: int | None):
     if midi is None or not 0 <= part < len(noted):
         raise ValueError(f"{path}: --part {part}: it has {len(noted)} track(s) with notes, "
                          "numbered from 0")
-    midi.tracks = [t for i, t in enumerate(midi.tracks) if i not in noted or i == noted[part]]
+    midi.tracks = [t if i not in noted or i == noted[part] else _without_notes(t)
+                   for i, t in enumerate(midi.tracks)]   # the others still say how long it is
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")   # said already, of the file itself
         one = Path(folder) / path.name

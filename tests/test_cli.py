@@ -114,7 +114,14 @@ def test_key_and_bars_on_the_command_line(tmp_path, capsys):
     melody = read(primer, normalize_key=False)
     assert main(["harmonize", str(primer), "--part", "2", "--out", str(harmonized)]) == 2
     assert "--part 2: it has 2 track(s) with notes" in capsys.readouterr().err
-    assert len(read(harmonized, normalize_key=False)) == len(melody)
+    # The melody track's last note ends a quarter note before the chords' (188 frames, not 190),
+    # and every melody note is in the harmonization.
+    written = read(harmonized, normalize_key=False)
+    assert (len(written), len(melody)) == (188, 190)
+    alone = mido.MidiFile(primer)
+    alone.tracks = alone.tracks[:1]                       # the melody's track: track 0
+    alone.save(tmp_path / "melody.mid")
+    assert set(read(tmp_path / "melody.mid", normalize_key=False).notes()) <= set(written.notes())
 
 
 def test_errors_are_one_line_and_non_zero(tmp_path, capsys):
