@@ -17,7 +17,6 @@ import tempfile
 import signal
 import sys
 import warnings
-from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from . import __version__, checks
 from .composer import HARMONY_PARTICLES
 from .music21_io import OUTPUT_FORMATS, is_music_text, write_all
+from .parts import melody_source
 from .train import OPTIMIZERS, SCHEDULES
 
 #: Exit status of a command ended by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).
@@ -247,7 +247,7 @@ def cmd_continue(args) -> None:
 def cmd_harmonize(args) -> None:
     _check_outputs(args.out)
     composer = _load_composer(args.model, args.device)
-    with _melody(args.melody, args.part) as source:
+    with melody_source(args.melody, args.part, how="--part N") as source:
         melody = composer.to_roll(source, "melody", args.key)
     if melody.title is None and not is_music_text(args.melody):   # a part of an untitled file
         melody = melody.replace(title=Path(args.melody).stem)
@@ -256,84 +256,6 @@ def cmd_harmonize(args) -> None:
     for i, roll in enumerate(rolls):
         write_outputs(roll, _numbered(args.out, i, len(rolls)), melody.frames,
                       ("melody", "harmony"))
-
-
-@contextmanager
-def _melody(source: str, part: int | None):
-    """The melody ``harmonize`` is given, as :meth:`RnnRbmComposer.to_roll` takes it: the file
-    (or music as text) whole, or its part number ``part`` (0: the first, usually the top): a
-    music21 Part, or a MIDI file of that track alone. Whole, a source of several parts warns
-    that every part is taken as the melody."""
-    from music21 import converter
-
-    from .composer import warn_if_several_parts
-    from .music21_io import MIDI_SUFFIXES, parse_text
-
-    path = Path(source).expanduser()
-    text = is_music_text(source)
-    if not text and not path.is_file():
-        raise ValueError(f"{source}: no such file")
-    if not text and path.suffix.lower() in MIDI_SUFFIXES:
-        with _midi_part(path, part) as melody:
-            yield melody
-        return
-    score = parse_text(source) if text else converter.parse(path)
-    parts = score.parts if hasattr(score, "parts") and len(score.parts) else [score]
-    if part is None:
-        warn_if_several_parts(len(parts), "--part N")
-        yield source
-        return
-    if not 0 <= part < len(parts):
-        raise ValueError(f"{source}: --part {part}: it has {len(parts)} part(s), numbered from 0")
-    yield parts[part]
-
-
-def _without_notes(track):
-    """A MIDI track with its notes left out, every other event at its time."""
-    import mido
-
-    kept, carried = mido.MidiTrack(), 0
-    for message in track:
-        if message.type in ("note_on", "note_off"):
-            carried += message.time
-            continue
-        kept.append(message.copy(time=message.time + carried))
-        carried = 0
-    return kept
-
-
-@contextmanager
-def _midi_part(path: Path, part: int | None):
-    """A MIDI melody for ``harmonize``, to be read by the package's MIDI reader: the file (a
-    warning if several tracks hold notes), or a file of the same name in a scratch folder that
-    holds the notes of its track number ``part`` among those with notes alone (every other
-    event kept: tempo, meter, key, the piece's length), while the block runs."""
-    import mido
-
-    from .composer import warn_if_several_parts
-    from .music21_io import read
-
-    try:
-        midi = mido.MidiFile(path)
-    except Exception:   # damaged: the reader says how, or reads what it can
-        midi = None
-    noted = [i for i, track in enumerate(midi.tracks if midi else [])
-             if any(m.type == "note_on" for m in track)]
-    if part is None:
-        warn_if_several_parts(len(noted), "--part N")
-        yield str(path)
-        return
-    read(path, normalize_key=False)   # the file's own errors and warnings, under its name
-    if midi is None or not 0 <= part < len(noted):
-        raise ValueError(f"{path}: --part {part}: it has {len(noted)} track(s) with notes, "
-                         "numbered from 0")
-    midi.tracks = [t if i not in noted or i == noted[part] else _without_notes(t)
-                   for i, t in enumerate(midi.tracks)]   # the others still say how long it is
-    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # said already, of the file itself
-        one = Path(folder) / path.name
-        midi.save(one)
-        yield str(one)
 
 
 def cmd_evaluate(args) -> None:

@@ -33,6 +33,7 @@ from .engine.lookahead import sample_given_clamps
 from .evaluate import nll, pseudo_likelihood
 from .errors import ReadError
 from .music21_io import read, to_stream
+from .parts import warn_if_several_parts
 from .progress import Progress
 from .score_reading import from_stream
 from .roll import MAX_FRAMES, PIANO_LOWEST, PianoRoll, bar_frames
@@ -640,14 +641,6 @@ def _warn_if_no_tonic_ending(melody: PianoRoll, tonic: int, mode: str) -> None:
         warnings.warn(f"the melody ends on {pitch.Pitch(midi=written).name}, no note of the "
                       f"{keys.key_name(tonic, mode)} triad: the tonic cadence clashes with it",
                       stacklevel=3)
-
-
-def warn_if_several_parts(n_parts: int, how: str = "score.parts[0]") -> None:
-    """Warn that every one of a melody's ``n_parts`` parts is taken as the melody, and ``how``
-    to take one part alone."""
-    if n_parts > 1:
-        warnings.warn(f"the melody is a score of {n_parts} parts: all of them are taken as the "
-                      f"melody; pass one part ({how}) to harmonize it alone", stacklevel=3)
 
 
 def _credits(work: str, verb: str, source: PianoRoll) -> dict:

@@ -113,7 +113,7 @@ def test_key_and_bars_on_the_command_line(tmp_path, capsys):
                  "--out", str(harmonized)]) == 0
     melody = read(primer, normalize_key=False)
     assert main(["harmonize", str(primer), "--part", "2", "--out", str(harmonized)]) == 2
-    assert "--part 2: it has 2 track(s) with notes" in capsys.readouterr().err
+    assert "part 2: it has 2 track(s) with notes" in capsys.readouterr().err
     # The melody track's last note ends a quarter note before the chords' (188 frames, not 190),
     # and every melody note is in the harmonization.
     written = read(harmonized, normalize_key=False)
