@@ -209,7 +209,7 @@ RULES: dict[str, Callable] = {
     "part": Whole(0, 1000),
     # switches
     "articulation": Flag(), "valid_accuracy": Flag(), "keep_checkpoints": Flag(),
-    "normalize_key": Flag(),
+    "normalize_key": Flag(), "sustain": Flag(),
 }
 
 #: The settings whose None means "not set" (no seed: a new piece each time; no n_bars: count

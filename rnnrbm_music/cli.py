@@ -349,7 +349,9 @@ def cmd_live(args) -> None:
     with LiveSession(args.in_port, args.out, composer, bpm=args.bpm, virtual_name=args.virtual,
                      silence_bars=args.silence_bars, controller=args.controller,
                      answer_bars=args.answer_bars, k=args.k, temperature=args.temperature,
-                     seed=args.seed, api=args.api, channel=args.channel - 1) as session:
+                     seed=args.seed, api=args.api, channel=args.channel - 1,
+                     in_channels=None if args.in_channel is None else
+                     [c - 1 for c in args.in_channel], sustain=not args.no_sustain) as session:
         print(f"listening on {args.in_port!r}; play a phrase, then stay silent for "
               f"{args.silence_bars:g} bar(s); Ctrl+C to stop", flush=True)
         answered = session.run(args.phrases)
@@ -638,7 +640,15 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--silence-bars", type=_checked("silence_bars"), default=1.0,
                       help="bars of silence that end a phrase")
     live.add_argument("--controller", type=_checked("controller"),
-                      help="a controller that ends a phrase when pressed, e.g. 64 (sustain)")
+                      help="a controller that ends a phrase when pressed, e.g. 67 (the soft "
+                           "pedal); 64 makes the sustain pedal end phrases instead of holding "
+                           "notes")
+    live.add_argument("--in-channel", type=_checked("channel"), action="append",
+                      help="a channel to listen to, 1-16 (repeat for several; default: every "
+                           "one but 10, the drums)")
+    live.add_argument("--no-sustain", action="store_true",
+                      help="end notes when their key is released, even under the sustain pedal "
+                           "(default: the pedal holds them, as on a piano)")
     live.add_argument("--answer-bars", type=_checked("answer_bars"),
                       help="length of answers (default: the phrase's)")
     live.add_argument("--phrases", type=_checked("phrases"),

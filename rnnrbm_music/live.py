@@ -39,7 +39,8 @@ import numpy as np
 import torch
 
 from . import keys
-from .checks import check_all
+from .checks import check_all, checked
+from .phrase import PhraseRecorder
 from .roll import PianoRoll, bar_frames, fold_into_range
 
 #: rtmidi API names by the short names this module takes.
@@ -431,9 +432,12 @@ class _Producer:
 class LiveSession:
     """Call and response: listen to a player on ``in_port``, answer with a continuation.
 
-    What is played is quantized to frames at ``bpm`` (times from the phrase's first note). The
-    phrase ends after ``silence_bars`` bars with nothing sounding, or when ``controller`` (e.g.
-    64, the sustain pedal) is pressed; the composer then continues it, in the player's key, for
+    What is played is quantized to frames at ``bpm`` (times from the phrase's first note), as a
+    keyboard sends it (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels``
+    (0-15; default every one but channel 10, the drums), with the sustain pedal holding released
+    notes (``sustain``). The phrase ends after ``silence_bars`` bars with nothing sounding, or
+    when ``controller`` is pressed (64, the sustain pedal itself, makes the pedal end phrases
+    instead of holding notes); the composer then continues it, in the player's key, for
     ``answer_bars`` bars (default: as long as the phrase), on ``out_port`` (or a new virtual
     port ``virtual_name``); then it listens again.
     """
@@ -442,7 +446,8 @@ class LiveSession:
                  bpm: float = 120, virtual_name: str = "rnnrbm-music", silence_bars: float = 1.0,
                  controller: int | None = None, answer_bars: int | None = None, k: int = 25,
                  temperature: float = 1.0, seed: int | None = None, api: str | None = None,
-                 time_signature: str = "4/4", channel: int = 0):
+                 time_signature: str = "4/4", channel: int = 0,
+                 in_channels: Iterable[int] | None = None, sustain: bool = True):
         if composer is None:
             from .composer import RnnRbmComposer
             composer = RnnRbmComposer.pretrained()
@@ -453,6 +458,9 @@ class LiveSession:
         self.bpm, self.silence_bars, self.controller = bpm, silence_bars, controller
         self.answer_bars, self.k, self.temperature, self.seed = answer_bars, k, temperature, seed
         self.time_signature = time_signature
+        self.in_channels = None if in_channels is None else [checked("channel", c)
+                                                             for c in in_channels]
+        self.sustain = checked("sustain", sustain)
         self.input = open_input(in_port, api=api)
         self.player = LivePlayer(out_port, virtual_name, bpm=bpm, api=api, channel=channel)
         self._stop = threading.Event()
@@ -483,32 +491,16 @@ class LiveSession:
         the composer's corpus was); None if stopped first."""
         quarter = 60.0 / self.bpm
         silence = self.silence_bars * self.frames_per_bar / self.composer.steps_per_quarter * quarter
-        # Start times by pitch, first in first out, as a MIDI file's notes pair (a key struck
-        # again while it sounds is a second note, and each note_off ends the earliest).
-        started: dict[int, list[float]] = {}
-        notes: list[tuple[float, float, int]] = []
-        last_event = None
+        recorder = PhraseRecorder(silence, self.in_channels, self.sustain, self.controller)
         for _ in self.input.iter_pending():   # forget anything played while we were answering
             pass
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not recorder.ended(time.monotonic()):
             message = self.input.poll()
-            now = time.monotonic()
             if message is None:
-                if notes and not any(started.values()) and now - last_event >= silence:
-                    break
                 time.sleep(0.001)
-                continue
-            if message.type == "note_on" and message.velocity > 0:
-                started.setdefault(message.note, []).append(now)
-                last_event = now
-            elif message.type in ("note_on", "note_off") and started.get(message.note):
-                notes.append((started[message.note].pop(0), now, message.note))
-                last_event = now
-            elif (message.type == "control_change" and message.control == self.controller
-                  and message.value >= 64 and (notes or any(started.values()))):
-                notes.extend((t, now, p) for p, times in started.items() for t in times)
-                started.clear()
-                break
+            else:
+                recorder.hear(message, time.monotonic())
+        notes = recorder.notes
         if not notes:
             return None
         first = min(start for start, _, _ in notes)

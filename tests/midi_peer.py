@@ -3,9 +3,12 @@
     python midi_peer.py receive PORT OUT.json [--until-cc123 N] [--timeout S]
         Opens input PORT (exact name), prints "ready", records every message with its arrival
         time on the monotonic clock until N All-Notes-Off messages (or the timeout), writes JSON.
-    python midi_peer.py keyboard NAME ANSWER_PORT OUT.json --bpm B
+    python midi_peer.py keyboard NAME ANSWER_PORT OUT.json --bpm B [--pedal]
         Creates a virtual output NAME, waits for input ANSWER_PORT to exist and opens it, plays a
-        phrase, stays silent, records the answer until All Notes Off, writes JSON.
+        phrase, stays silent, records the answer until All Notes Off, writes JSON. With --pedal
+        it plays as a keyboard in a studio sends: the sixth note (D5) released after 0.3 beat
+        under the sustain pedal (down at beat 4.95, up at 5.95), a drum note (channel 10) on
+        every off-beat, MIDI clock (24 a beat) and active sensing throughout.
 """
 
 import argparse
@@ -16,6 +19,7 @@ import mido
 
 mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
 PHRASE = [62, 62, 66, 69, 69, 74, 73, 69, 66, 62]     # D major, quarter notes, two repeated
+PEDAL_DOWN, PEDAL_UP = 4.95, 5.95                     # beats: the sixth note's release held
 CONNECTION_SETTLES = 0.3                              # seconds
 
 
@@ -45,6 +49,7 @@ if __name__ == "__main__":
     parser.add_argument("--until-cc123", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=60)
     parser.add_argument("--bpm", type=float, default=240)
+    parser.add_argument("--pedal", action="store_true")
     args = parser.parse_args()
     if args.mode == "receive":
         port_name, out = args.names
@@ -68,14 +73,29 @@ if __name__ == "__main__":
                 # Each note held 0.9 beat; the first A (index 3) held on past the second one's
                 # strike, as a sequencer plays an overlapping repeat: note_on, note_on, note_off,
                 # note_off.
-                events = sorted([(i * beat, 1, pitch) for i, pitch in enumerate(PHRASE)]
-                                + [((i + (1.2 if i == 3 else 0.9)) * beat, 0, pitch)
-                                   for i, pitch in enumerate(PHRASE)])
-                for at, is_on, pitch in events:
+                held = {3: 1.2, **({5: 0.3} if args.pedal else {})}
+                events = [(i * beat, mido.Message("note_on", note=pitch, velocity=90))
+                          for i, pitch in enumerate(PHRASE)]
+                events += [((i + held.get(i, 0.9)) * beat, mido.Message("note_off", note=pitch))
+                           for i, pitch in enumerate(PHRASE)]
+                if args.pedal:
+                    events += [(PEDAL_DOWN * beat, mido.Message("control_change", control=64,
+                                                                value=127)),
+                               (PEDAL_UP * beat, mido.Message("control_change", control=64,
+                                                              value=0))]
+                    events += [((i + 0.5) * beat, mido.Message("note_on", channel=9, note=36,
+                                                               velocity=100))
+                               for i in range(len(PHRASE))]
+                    events += [((i + 0.7) * beat, mido.Message("note_off", channel=9, note=36))
+                               for i in range(len(PHRASE))]
+                    events += [(n * beat / 24, mido.Message("clock"))
+                               for n in range(24 * len(PHRASE))]
+                    events += [(i * beat / 3, mido.Message("active_sensing"))
+                               for i in range(3 * len(PHRASE))]
+                for at, message in sorted(events, key=lambda event: event[0]):
                     while time.monotonic() < start + at:
                         time.sleep(0.0005)
-                    keys.send(mido.Message("note_on" if is_on else "note_off", note=pitch,
-                                           velocity=90 if is_on else 0))
+                    keys.send(message)
                 phrase_end = time.monotonic()
                 messages = record(answers, 1, args.timeout)
         json.dump({"phrase_start": start, "phrase_end": phrase_end, "messages": messages},

@@ -56,6 +56,8 @@ BAD_VALUES = [
     (["play", "--program", "0"], "argument --program: must be a whole number from 1 to 128"),
     (["play", "--velocity", "128"], "argument --velocity: must be a whole number from 1 to 127"),
     (["play", "--bars", "0"], "argument --bars: must be a whole number from 1"),
+    (["live", "--in", "kb", "--in-channel", "17"], "argument --in-channel: must be a whole number "
+                                                   "from 1 to 16, got 17"),
     (["live", "--in", "kb", "--silence-bars", "0"], "argument --silence-bars: must be a number "
                                                     "above 0"),
     (["train", "no/such/corpus", "--out", "m.safetensors"], "no/such/corpus: no such file or "

@@ -225,3 +225,21 @@ def test_the_program_is_sent_again_when_playing_starts(jack, tmp_path):
     messages = [m for _, m in finish(receiver, out)["messages"]]
     assert messages[0]["type"] == "program_change"
     assert (messages[0]["program"], messages[0]["channel"]) == (40, 1)
+
+
+def test_the_phrase_is_heard_as_a_keyboard_sends_it(jack, composer, tmp_path):
+    """The sustain pedal holds the D5 released under it until it lifts (two frames, not one);
+    the drums on channel 10, the clock and active sensing are not in the phrase."""
+    out = tmp_path / "pedal.json"
+    keyboard = peer("keyboard", "kb2", "rnnrbm-pedal:rnnrbm-pedal", out, "--bpm", BPM, "--pedal")
+    with LiveSession("kb2:kb2", virtual_name="rnnrbm-pedal", composer=composer, bpm=BPM,
+                     api="jack", seed=3, answer_bars=1) as session:
+        thread = threading.Thread(target=session.run, kwargs={"phrases": 1})
+        thread.start()
+        finish(keyboard, out)
+        thread.join(30)
+    phrase = session.phrases[0]
+    notes = [(onset, length, pitch - phrase.transposition) for onset, length, pitch in phrase.notes()]
+    assert [pitch for _, _, pitch in notes] == PHRASE                 # no drum (36) among them
+    held = [(onset, length) for onset, length, pitch in notes if pitch == 74]
+    assert held == [(10, 2)]            # struck on beat 5, held by the pedal to beat 5.95
