@@ -25,6 +25,7 @@ failure is reported once, in one line, by :class:`LiveMidiError`.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import sys
@@ -292,7 +293,8 @@ class LivePlayer:
             self._send(mido.Message("clock"))
             clock.advance()
 
-    def _perform(self, rolls: Iterable[PianoRoll], max_frames: int | None, lead: float) -> Schedule:
+    def _perform(self, rolls: Iterable[PianoRoll], max_frames: int | None, lead: float,
+                 start_at: float | None = None) -> Schedule:
         self._stop.clear()
         self._silent = False
         schedule = self.schedule = None
@@ -309,7 +311,8 @@ class LivePlayer:
                         self._send(mido.Message("program_change", channel=self.channel,
                                                 program=self.program))
                     seconds = 60.0 / (self.bpm * roll.steps_per_quarter)
-                    schedule = self.schedule = Schedule(time.monotonic() + lead, seconds)
+                    start = time.monotonic() + lead if start_at is None else start_at
+                    schedule = self.schedule = Schedule(start, seconds)
                     if self.clock:
                         clock = _Clock(schedule.start, 60.0 / (self.bpm * CLOCKS_PER_QUARTER))
                         self._send(mido.Message("start"))
@@ -336,12 +339,13 @@ class LivePlayer:
             self.all_notes_off()
 
     # --- playing -------------------------------------------------------------------------------
-    def play(self, music, lead: float = 0.05) -> Schedule:
-        """Play a PianoRoll or a music21 Stream to the end (or until ``stop()``)."""
+    def play(self, music, lead: float = 0.05, start_at: float | None = None) -> Schedule:
+        """Play a PianoRoll or a music21 Stream to the end (or until ``stop()``), from
+        ``lead`` seconds on, or from ``start_at`` (a time on the monotonic clock)."""
         if not isinstance(music, PianoRoll):
             from .score_reading import from_stream
             music = from_stream(music, normalize_key=False)
-        return self._perform([music], None, lead)
+        return self._perform([music], None, lead, start_at)
 
     def play_forever(self, composer, prime=None, bars: int | None = None, k: int = 25,
                      temperature: float = 1.0, seed: int | None = None, chunk_bars: int = 1,
@@ -432,14 +436,14 @@ class _Producer:
 class LiveSession:
     """Call and response: listen to a player on ``in_port``, answer with a continuation.
 
-    What is played is quantized to frames at ``bpm`` (times from the phrase's first note), as a
-    keyboard sends it (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels``
+    What is played is quantized to frames at ``bpm`` on the session's bar grid (bars from
+    :attr:`grid_start`, when the session opened), as a keyboard sends it (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels``
     (0-15; default every one but channel 10, the drums), with the sustain pedal holding released
     notes (``sustain``). The phrase ends after ``silence_bars`` bars with nothing sounding, or
     when ``controller`` is pressed (64, the sustain pedal itself, makes the pedal end phrases
     instead of holding notes); the composer then continues it, in the player's key, for
-    ``answer_bars`` bars (default: as long as the phrase), on ``out_port`` (or a new virtual
-    port ``virtual_name``); then it listens again.
+    ``answer_bars`` whole bars (default: as many as the phrase), played from the grid's next
+    downbeat on ``out_port`` (or a new virtual port ``virtual_name``); then it listens again.
     """
 
     def __init__(self, in_port: str, out_port: str | None = None, composer=None,
@@ -463,8 +467,14 @@ class LiveSession:
         self.sustain = checked("sustain", sustain)
         self.input = open_input(in_port, api=api)
         self.player = LivePlayer(out_port, virtual_name, bpm=bpm, api=api, channel=channel)
+        #: Where the session's bar grid starts (monotonic clock, seconds): phrases are placed on
+        #: it and answers start on its downbeats.
+        self.grid_start = time.monotonic()
+        self._answer_from = self.grid_start
         self._stop = threading.Event()
         self.phrases: list[PianoRoll] = []
+        #: Each phrase as it was heard: (start, end, MIDI pitch), monotonic seconds.
+        self.heard: list[list[tuple[float, float, int]]] = []
 
     def __enter__(self) -> LiveSession:
         return self
@@ -486,6 +496,17 @@ class LiveSession:
     def frames_per_bar(self) -> int:
         return bar_frames(self.time_signature, self.composer.steps_per_quarter)
 
+    @property
+    def bar_seconds(self) -> float:
+        """How long a bar of the session's meter lasts at its tempo."""
+        return self.frames_per_bar / self.composer.steps_per_quarter * 60.0 / self.bpm
+
+    def downbeat(self, at: float, after: bool = True) -> float:
+        """The session grid's downbeat at or after ``at`` (or at or before it, ``after=False``)."""
+        bars = (at - self.grid_start) / self.bar_seconds
+        whole = math.ceil(bars - 1e-9) if after else math.floor(bars + 1e-9)
+        return self.grid_start + whole * self.bar_seconds
+
     def listen(self) -> PianoRoll | None:
         """Record one phrase and return it as a PianoRoll (in the player's key, normalized as
         the composer's corpus was); None if stopped first."""
@@ -503,21 +524,29 @@ class LiveSession:
         notes = recorder.notes
         if not notes:
             return None
-        first = min(start for start, _, _ in notes)
+        self.heard.append(sorted(notes))
+        # On the session's bar grid: from the downbeat before the first note to the one after
+        # the last, so the phrase's bar lines are the grid's and the answer starts on a downbeat.
+        first = self.downbeat(min(start for start, _, _ in notes), after=False)
+        self._answer_from = self.downbeat(max(end for _, end, _ in notes))
         in_quarters = [((s - first) / quarter, (e - first) / quarter, p) for s, e, p in notes]
+        frames = round((self._answer_from - first) / quarter * self.composer.steps_per_quarter)
         roll = PianoRoll.from_notes(in_quarters, steps_per_quarter=self.composer.steps_per_quarter,
                                     out_of_range="fold", time_signature=self.time_signature,
-                                    bpm=self.bpm)
+                                    bpm=self.bpm, n_frames=frames)
         return keys.apply_key(roll, self.composer.normalize_key)
 
-    def answer(self, phrase: PianoRoll) -> Schedule:
-        """Continue ``phrase`` and play the continuation."""
-        steps = (self.answer_bars * self.frames_per_bar if self.answer_bars
-                 else max(len(phrase), self.frames_per_bar))
+    def answer(self, phrase: PianoRoll, lead: float = 0.05) -> Schedule:
+        """Continue ``phrase`` for whole bars (``answer_bars``, else as many as the phrase has)
+        and play the continuation from the first downbeat of the session's grid after the
+        phrase, or after the answer is ready (``lead`` seconds on) if that is later."""
+        bars = self.answer_bars or max(1, round(len(phrase) / self.frames_per_bar))
         with _one_torch_thread():
-            reply = self.composer.continue_roll(phrase, steps, self.k, self.temperature,
-                                                self.seed, include_prime=False)[0]
-        return self.player.play(reply)
+            reply = self.composer.continue_roll(phrase, bars * self.frames_per_bar, self.k,
+                                                self.temperature, self.seed,
+                                                include_prime=False)[0]
+        start = self.downbeat(max(self._answer_from, time.monotonic() + lead))
+        return self.player.play(reply, start_at=start)
 
     def run(self, phrases: int | None = None) -> int:
         """Listen and answer, ``phrases`` times or until ``stop()`` / Ctrl+C; returns the count."""

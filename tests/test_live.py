@@ -177,6 +177,14 @@ def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
     answer = notes_of(result["messages"])
     assert answer, "no answer was played"
     assert min(on for _, on, _ in answer) > result["phrase_end"]
+    # The answer starts on a downbeat of the session's bar grid, its notes on its frames, for
+    # two whole bars.
+    start, frame = session.player.schedule.start, session.player.schedule.frame_seconds
+    bars = (start - session.grid_start) / session.bar_seconds
+    assert abs(bars - round(bars)) < 1e-6 and session.player.schedule.frames_played == 16
+    for _, on, _ in answer:
+        frames = (on - start) / frame
+        assert frames > -0.01 and abs(frames - round(frames)) * frame < 0.005, (on - start)
 
 
 def test_ports_are_listed_and_bad_names_explained(jack):
@@ -238,8 +246,11 @@ def test_the_phrase_is_heard_as_a_keyboard_sends_it(jack, composer, tmp_path):
         thread.start()
         finish(keyboard, out)
         thread.join(30)
-    phrase = session.phrases[0]
-    notes = [(onset, length, pitch - phrase.transposition) for onset, length, pitch in phrase.notes()]
-    assert [pitch for _, _, pitch in notes] == PHRASE                 # no drum (36) among them
-    held = [(onset, length) for onset, length, pitch in notes if pitch == 74]
-    assert held == [(10, 2)]            # struck on beat 5, held by the pedal to beat 5.95
+    phrase, heard = session.phrases[0], session.heard[0]
+    assert [pitch - phrase.transposition for _, _, pitch in phrase.notes()] == PHRASE
+    assert [pitch for _, _, pitch in heard] == PHRASE                 # no drum (36) among them
+    beat = 60 / BPM
+    (start, end), = [(start, end) for start, end, pitch in heard if pitch == 74]
+    first = heard[0][0]
+    # Struck on beat 5, released at 5.3 under the pedal, held to beat 5.95 when it lifts.
+    assert abs((start - first) / beat - 5) < 0.05 and abs((end - first) / beat - 5.95) < 0.05
