@@ -453,9 +453,9 @@ def _key_or_trust(text: str) -> str:
 
 
 def _key_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--key", type=_key_or_trust, help=f"the {what}'s key: a name ('D major', 'f# minor') or "
-                                      "'trust' for its key signature (default: detected from "
-                                      "its notes)")
+    parser.add_argument("--key", type=_key_or_trust,
+                        help=f"the {what}'s key: a name ('D major', 'f# minor') or 'trust' for "
+                             "its key signature (default: detected from its notes)")
 
 
 def _train_parser(sub) -> None:

@@ -36,7 +36,7 @@ from .music21_io import read, to_stream
 from .parts import warn_if_several_parts
 from .progress import Progress
 from .score_reading import from_stream
-from .roll import MAX_FRAMES, PIANO_LOWEST, PianoRoll, bar_frames
+from .roll import MAX_FRAMES, PIANO_LOWEST, PianoRoll, RangeError, bar_frames
 from .train import TrainConfig, TrainResult, train
 
 #: The models that ship with the package, by conditional (docs/pretrained.md).
@@ -206,7 +206,12 @@ class RnnRbmComposer:
             if given:
                 roll = roll.replace(key=given)
         elif given or roll.key:
-            roll = keys.apply_key(roll, self.normalize_key, explicit_key=given or roll.key)
+            try:
+                roll = keys.apply_key(roll, self.normalize_key, explicit_key=given or roll.key)
+            except RangeError as error:   # wider than the model's range once moved to C
+                source = str(music) if isinstance(music, (str, os.PathLike)) else what
+                raise ReadError(source, f"{error}, moved from {given or roll.key} to the "
+                                        "model's C: it spans too much of the keyboard") from None
         if roll.steps_per_quarter != self.steps_per_quarter:
             raise ValueError(f"the {what} has {roll.steps_per_quarter} frames per quarter note, "
                              f"the model {self.steps_per_quarter}")

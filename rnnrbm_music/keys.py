@@ -14,6 +14,7 @@ the smallest interval: -5 to +6 semitones (F# goes up to C).
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -149,6 +150,15 @@ def normalize(roll: PianoRoll, key: str | None) -> PianoRoll:
         return roll.transpose(shift)
     except RangeError:
         return roll.transpose(shift - 12 if shift > 0 else shift + 12)
+
+
+def trusted(key: str | None, source: str) -> str | None:
+    """The key a key signature names, to be trusted; None, with a warning naming ``source``,
+    where there is none (the key is then detected from the notes)."""
+    if key is None:
+        warnings.warn(f"{source}: no key signature to trust: the key is detected from the "
+                      "notes", stacklevel=3)
+    return key
 
 
 def apply_key(roll: PianoRoll, normalize_key: bool, algorithm: str | None = None,

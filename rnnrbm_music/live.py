@@ -437,9 +437,9 @@ class LiveSession:
     """Call and response: listen to a player on ``in_port``, answer with a continuation.
 
     What is played is quantized to frames at ``bpm`` on the session's bar grid (bars from
-    :attr:`grid_start`, when the session opened), as a keyboard sends it (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels``
-    (0-15; default every one but channel 10, the drums), with the sustain pedal holding released
-    notes (``sustain``). The phrase ends after ``silence_bars`` bars with nothing sounding, or
+    :attr:`grid_start`, when the session opened), as a keyboard sends it
+    (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels`` (0-15; default every one
+    but channel 10, the drums), with the sustain pedal holding released notes (``sustain``). The phrase ends after ``silence_bars`` bars with nothing sounding, or
     when ``controller`` is pressed (64, the sustain pedal itself, makes the pedal end phrases
     instead of holding notes); the composer then continues it, in the player's key, for
     ``answer_bars`` whole bars (default: as many as the phrase), played from the grid's next

@@ -328,7 +328,8 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
                             tempo_changes=tempo_changes)
     except ValueError as error:   # a meter whose bar is no whole number of frames
         raise ReadError(path, str(error)) from None
-    return keys.apply_key(roll, normalize_key, key_algorithm, key if trust_key else None)
+    return keys.apply_key(roll, normalize_key, key_algorithm,
+                          keys.trusted(key, str(path)) if trust_key else None)
 
 
 def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list, int]:

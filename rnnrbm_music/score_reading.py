@@ -97,7 +97,8 @@ def from_stream(stream, steps_per_quarter: int = 2, normalize_key: bool = True,
                             pickup=frame(pickup_quarters(parts[0])))
     except ValueError as error:   # a meter whose bar is no whole number of frames
         raise ReadError(label, str(error)) from None
-    explicit = written_key(stream, roll.pitch_class_histogram()) if trust_key else None
+    explicit = (keys.trusted(written_key(stream, roll.pitch_class_histogram()), label)
+                if trust_key else None)
     roll = roll.replace(**credits)
     return keys.apply_key(roll, normalize_key, key_algorithm, explicit)
 

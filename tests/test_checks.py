@@ -369,3 +369,22 @@ def test_music_as_text_makes_a_corpus_and_music21_placeholders_are_no_titles(tmp
     from rnnrbm_music import write
     midi = mido.MidiFile(write(corpus.parse("bach/bwv66.6"), tmp_path / "b.mid"))
     assert midi.tracks[0][0].name == "bwv66.6"
+
+
+def test_music_too_wide_to_move_to_c_is_named(pretrained, tmp_path, capsys):
+    from rnnrbm_music import ReadError
+    wide = converter.parse("tinyNotation: 4/4 g4 b d' g'")
+    wide.flatten().notes[0].pitch.midi, wide.flatten().notes[-1].pitch.midi = 21, 108  # A0, C8
+    path = tmp_path / "wide.musicxml"
+    wide.write("musicxml", fp=str(path))
+    with pytest.raises(ReadError, match="wide.musicxml: transposing by .* out of the range "
+                                        "21..108 .*, moved from G major to the model's C"):
+        pretrained.to_roll(str(path), key="G major")
+    assert main(["continue", str(path), "--key", "G major", "--out", str(tmp_path / "c.mid")]) == 2
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert "wide.musicxml: transposing by" in line and "spans too much of the keyboard" in line
+
+
+def test_trusting_a_key_signature_that_is_not_there_says_so():
+    with pytest.warns(UserWarning, match="no key signature to trust: the key is detected"):
+        read("tinyNotation: 4/4 d4 e f# g a2", trust_key=True)
