@@ -305,7 +305,7 @@ def cmd_evaluate(args) -> None:
 
 def cmd_ports(args) -> int:
     """Print every backend's ports; exit status 1 when no backend answers."""
-    from .live import list_ports
+    from .midi_ports import list_ports
 
     found = list_ports(args.api)
     if all("error" in ports for ports in found.values()):
@@ -675,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     ``ports``, 2 an error, 130 interrupted)."""
     from .checkpoint import CheckpointError
     from .composer import NotFittedError
-    from .live import LiveMidiError
+    from .midi_ports import LiveMidiError
     from .errors import ReadError
 
     try:

@@ -1,9 +1,7 @@
 """Real-time MIDI: play piano rolls and endless continuations into a DAW, answer a player.
 
-Ports go through mido with python-rtmidi underneath: an existing port is opened by its exact
-name, or a virtual one is created (JACK or ALSA on Linux, CoreMIDI on macOS; Windows has no
-virtual ports, so give the name of a loopMIDI port there). ``api`` picks rtmidi's backend
-(``"jack"``, ``"alsa"``, ``"coremidi"``, ``"windows"``); by default the first that works.
+Ports are opened by :mod:`~rnnrbm_music.midi_ports` (by exact name, or virtual; ``api`` picks
+rtmidi's backend); a DAW's clock is followed by :mod:`~rnnrbm_music.midi_clock`.
 
 Frames become note_on / note_off messages by the difference between consecutive frames, and a
 pitch struck again (an onset where it already sounds) is released and struck anew; each frame
@@ -17,16 +15,11 @@ the audio server (a JACK server that is late loses MIDI). However playing ends (
 All Notes Off (CC 123) is sent once, after MIDI Stop when clock is on. Notes that a key moves
 back below A0 or above C8 are moved by octaves into the piano's range, as on input and in files
 (:meth:`~rnnrbm_music.roll.PianoRoll.sounding_notes`).
-
-The MIDI libraries' own C-level messages (libjack's "Cannot connect to server socket", ALSA's
-"open /dev/snd/seq failed") are kept off the terminal while ports are listed and opened: a
-failure is reported once, in one line, by :class:`LiveMidiError`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import queue
 import sys
 import threading
@@ -41,16 +34,12 @@ import torch
 
 from . import keys
 from .checks import check_all, checked
+from .midi_clock import DUE, PULSES_PER_QUARTER, SPIN_SECONDS, STOPPED, ClockFollower, spin_until
+from .midi_ports import open_input, open_output
 from .phrase import PhraseRecorder
 from .roll import PianoRoll, bar_frames, fold_into_range
 
-#: rtmidi API names by the short names this module takes.
-APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE",
-        "windows": "WINDOWS_MM"}
 ALL_NOTES_OFF = 123
-CLOCKS_PER_QUARTER = 24
-# The last stretch of every wait is spun rather than slept: sleep overshoots by up to ~1 ms.
-_SPIN_SECONDS = 0.0015
 
 
 @contextmanager
@@ -65,108 +54,18 @@ def _one_torch_thread():
 
 
 @contextmanager
-def _c_library_messages_hidden():
-    """Send what C libraries write to the process's standard error (file descriptor 2) to
-    /dev/null inside the block; Python's own ``sys.stderr`` writes are flushed first."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+def _gil_handed_over_often(seconds: float = 0.0005):
+    """Inside the block, a Python thread that wants the GIL waits at most ``seconds`` for it
+    (Python's switch interval, 5 ms by default; restored after). rtmidi calls Python from the
+    JACK process cycle for each message heard, and a generating thread that kept it waiting
+    for two periods would make JACK drop the cycle's MIDI; the thread sending frames is kept
+    from its deadlines no longer than this either."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, seconds))
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-#: rtmidi's messages when a backend cannot start, in users' words.
-_BACKEND_PROBLEMS = {"JACK server not running": "no JACK server is running (start one: jackd, "
-                                                "QjackCtl, or your DAW's audio settings)",
-                     "ALSA sequencer": "no ALSA sequencer (/dev/snd/seq) on this machine"}
-
-
-def _problem(error: Exception) -> str:
-    text = str(error).strip()
-    return next((ours for theirs, ours in _BACKEND_PROBLEMS.items() if theirs in text), text)
-
-
-class LiveMidiError(RuntimeError):
-    """A MIDI port could not be opened or created; the message says what to do."""
-
-
-def _backend(api: str) -> mido.Backend:
-    return mido.Backend(f"mido.backends.rtmidi/{APIS[api]}", load=True)
-
-
-def _port_names(backend: mido.Backend, kind: str) -> list[str]:
-    with _c_library_messages_hidden():
-        return backend.get_output_names() if kind == "output" else backend.get_input_names()
-
-
-def _candidate_apis(api: str | None) -> list[str]:
-    if api is not None:
-        if api not in APIS:
-            raise LiveMidiError(f"unknown MIDI api {api!r}: use one of {sorted(APIS)}")
-        return [api]
-    if sys.platform == "darwin":
-        return ["coremidi"]
-    if sys.platform == "win32":
-        return ["windows"]
-    # ALSA's sequencer needs /dev/snd/seq; without it (containers) JACK is the way.
-    return ["alsa", "jack"] if os.path.exists("/dev/snd/seq") else ["jack", "alsa"]
-
-
-def list_ports(api: str | None = None) -> dict[str, dict]:
-    """Input and output port names by api: ``{"jack": {"inputs": [...], "outputs": [...]}}``;
-    an api that does not answer has ``{"error": "no JACK server is running (...)"}`` instead."""
-    found = {}
-    for name in _candidate_apis(api):
-        try:
-            backend = _backend(name)
-            found[name] = {"inputs": _port_names(backend, "input"),
-                           "outputs": _port_names(backend, "output")}
-        except Exception as error:  # rtmidi raises SystemError and others when an api is absent
-            found[name] = {"error": _problem(error)}
-    return found
-
-
-def _open(kind: str, port: str | None, virtual_name: str | None, api: str | None):
-    """Open an input or output: an existing port by exact name, or a new virtual one."""
-    problems = []
-    for name in _candidate_apis(api):
-        try:
-            backend = _backend(name)
-            if port is not None:
-                names = _port_names(backend, kind)
-                if port in names:
-                    with _c_library_messages_hidden():
-                        return getattr(backend, f"open_{kind}")(port)
-                problems.append(f"{name} has no {kind} port named {port!r} (it has: "
-                                f"{', '.join(map(repr, names)) or 'none'}; see "
-                                "`rnnrbm-music ports`)")
-                continue
-            with _c_library_messages_hidden():
-                return getattr(backend, f"open_{kind}")(virtual_name, virtual=True,
-                                                        client_name=virtual_name)
-        except Exception as error:  # rtmidi raises SystemError etc. when the api cannot start
-            problems.append(f"{name}: {_problem(error)}")
-    if port is None and sys.platform == "win32":
-        raise LiveMidiError("Windows has no virtual MIDI ports: create one with loopMIDI and "
-                            f"pass its name (e.g. port='loopMIDI Port') instead of a virtual {kind}")
-    what = f"{kind} port {port!r}" if port else f"virtual {kind} port {virtual_name!r}"
-    raise LiveMidiError(f"cannot open {what}: {'; '.join(problems)}")
-
-
-def open_output(port: str | None = None, virtual_name: str = "rnnrbm-music",
-                api: str | None = None):
-    """An output port: ``port`` by exact name, else a new virtual port ``virtual_name``."""
-    return _open("output", port, virtual_name, api)
-
-
-def open_input(port: str | None = None, virtual_name: str = "rnnrbm-music-in",
-               api: str | None = None):
-    """An input port: ``port`` by exact name, else a new virtual port ``virtual_name``."""
-    return _open("input", port, virtual_name, api)
+        sys.setswitchinterval(interval)
 
 
 def sounding_pitches(roll: PianoRoll, of: np.ndarray | None = None) -> np.ndarray:
@@ -206,17 +105,42 @@ class LivePlayer:
     ``virtual_name`` is created for a DAW to connect to. Use it as a context manager (or call
     ``close()``) so the port is released.
 
-    ``clock=True`` also sends MIDI clock (24 pulses per quarter note) with Start and Stop, so a
-    DAW can follow the tempo.
+    Two ways to keep time:
+
+    - its own, at ``bpm``; ``clock=True`` also sends MIDI clock (24 pulses per quarter note) with
+      Start and Stop, so a DAW can follow it;
+    - a DAW's: ``clock_in`` follows the MIDI clock a master sends to an input port (the port's
+      exact name, or ``True`` for a new virtual input ``{virtual_name}-clock``). Playing waits
+      for Start (or Continue), places every frame on the master's pulse for it (a sixteenth-note
+      frame on every sixth pulse) at the master's tempo, turns every note off on Stop and goes
+      on with Continue: a piece (:meth:`play`) from the frame at the song position, endless
+      music (:meth:`play_forever`) from where it stopped, at the same place in the bar.
+      ``bpm`` is then unused. See :class:`~rnnrbm_music.midi_clock.ClockFollower`.
+
+    Raises ValueError for ``clock`` with ``clock_in``, :class:`LiveMidiError` for a port that
+    cannot be opened.
     """
 
     def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music",
                  bpm: float = 120, channel: int = 0, velocity: int = 80,
-                 program: int | None = None, api: str | None = None, clock: bool = False):
+                 program: int | None = None, api: str | None = None, clock: bool = False,
+                 clock_in: str | bool | None = None):
         bpm, channel, velocity, program = check_all(bpm=bpm, channel=channel, velocity=velocity,
                                                     program=program)
+        if clock and clock_in:
+            raise ValueError("clock and clock_in: a player sends the clock (it is the master) or "
+                             "follows a master's, not both")
         self.bpm, self.channel, self.velocity, self.clock = bpm, channel, velocity, clock
         self.port = open_output(port, virtual_name, api)
+        #: The master's clock followed (``clock_in``), or None.
+        self.follower: ClockFollower | None = None
+        if clock_in:
+            try:
+                self.follower = ClockFollower(None if clock_in is True else clock_in,
+                                              f"{virtual_name}-clock", api)
+            except BaseException:
+                self.port.close()
+                raise
         self.sounding: set[int] = set()
         self._silent = True   # no performance since the last All Notes Off
         self.schedule: Schedule | None = None
@@ -232,10 +156,12 @@ class LivePlayer:
         self.close()
 
     def close(self) -> None:
-        """Silence everything and close the port."""
+        """Silence everything and close the ports."""
         self.all_notes_off()
         if not self.port.closed:
             self.port.close()
+        if self.follower is not None:
+            self.follower.close()
 
     def stop(self) -> None:
         """Stop playing (from another thread); the playing call returns with every note off."""
@@ -282,10 +208,9 @@ class LivePlayer:
             if clock is not None and clock.next_time() <= deadline:
                 target = clock.next_time()
             remaining = target - time.monotonic()
-            if remaining > _SPIN_SECONDS and self._stop.wait(remaining - _SPIN_SECONDS):
+            if remaining > SPIN_SECONDS and self._stop.wait(remaining - SPIN_SECONDS):
                 return False
-            while time.monotonic() < target:
-                pass
+            spin_until(target)
             if self._stop.is_set():
                 return False
             if target == deadline and (clock is None or clock.next_time() > deadline):
@@ -301,11 +226,6 @@ class LivePlayer:
         clock = None
         try:
             for roll in rolls:
-                frames = sounding_pitches(roll)
-                # Onsets as given: a chunk of an endless continuation that starts with a note
-                # held from the chunk before has no onset there, and nothing is struck again.
-                struck = (sounding_pitches(roll, roll.onsets) if roll.onsets is not None
-                          else np.zeros_like(frames))
                 if schedule is None:
                     if self.program is not None:   # again: a DAW may have connected since
                         self._send(mido.Message("program_change", channel=self.channel,
@@ -314,9 +234,9 @@ class LivePlayer:
                     start = time.monotonic() + lead if start_at is None else start_at
                     schedule = self.schedule = Schedule(start, seconds)
                     if self.clock:
-                        clock = _Clock(schedule.start, 60.0 / (self.bpm * CLOCKS_PER_QUARTER))
+                        clock = _Clock(schedule.start, 60.0 / (self.bpm * PULSES_PER_QUARTER))
                         self._send(mido.Message("start"))
-                for row, struck_row in zip(frames, struck):
+                for row, struck_row in _frame_rows(roll):
                     if max_frames is not None and schedule.frames_played >= max_frames:
                         break
                     deadline = schedule.start + schedule.frames_played * schedule.frame_seconds
@@ -338,14 +258,70 @@ class LivePlayer:
                     pass
             self.all_notes_off()
 
+    def _follow(self, rolls: Iterable[PianoRoll], max_frames: int | None,
+                from_pulse: float | None, seekable: bool) -> Schedule:
+        """Play on the master's clock (``clock_in``): frame i on song position ``anchor + i *
+        pulses_per_frame``, the anchor being ``from_pulse`` or the first downbeat once the
+        transport runs. After Stop (every note off) or a jump, a ``seekable`` performance goes
+        on from the frame at the new song position; an endless one from where it was, moved to
+        the first song position at the same place in the bar."""
+        follower = self.follower
+        self._stop.clear()
+        frames = _Frames(rolls, keep=seekable)
+        schedule = self.schedule = None
+        try:
+            if frames.get(0) is None:
+                return Schedule(time.monotonic(), 0.0)
+            per_frame = PULSES_PER_QUARTER / frames.steps_per_quarter
+            bar = bar_frames(frames.time_signature, frames.steps_per_quarter) * per_frame
+            anchor, frame, transport = from_pulse, 0, None
+            while True:
+                if transport != follower.transport or not follower.running:
+                    self.all_notes_off()     # stopped, or a jump: nothing may hang
+                    if not follower.wait_running(self._stop):
+                        break
+                    transport, position = follower.transport, follower.position
+                    if anchor is None:
+                        anchor = math.ceil(position / bar - 1e-9) * bar
+                    elif seekable:
+                        frame = max(0, math.ceil((position - anchor) / per_frame - 1e-9))
+                    else:
+                        due = anchor + frame * per_frame
+                        anchor = position + (due - position) % bar - frame * per_frame
+                pulse = anchor + frame * per_frame
+                row = None if max_frames is not None and frame >= max_frames else frames.get(frame)
+                outcome = follower.wait_for(pulse, transport, self._stop)
+                if row is None or outcome == STOPPED:   # the end has lasted its time, or stop()
+                    break
+                if outcome != DUE:
+                    continue
+                self._silent = False
+                self._send_frame(*row)
+                if schedule is None:
+                    schedule = self.schedule = Schedule(follower.time_of(pulse) or time.monotonic(),
+                                                        follower.pulse_seconds * per_frame)
+                schedule.frames_played += 1
+                frame += 1
+            return schedule or Schedule(time.monotonic(), 0.0)
+        finally:
+            self.all_notes_off()
+
     # --- playing -------------------------------------------------------------------------------
-    def play(self, music, lead: float = 0.05, start_at: float | None = None) -> Schedule:
+    def play(self, music, lead: float = 0.05, start_at: float | None = None,
+             from_pulse: float | None = None) -> Schedule:
         """Play a PianoRoll or a music21 Stream to the end (or until ``stop()``), from
-        ``lead`` seconds on, or from ``start_at`` (a time on the monotonic clock)."""
+        ``lead`` seconds on, or from ``start_at`` (a time on the monotonic clock).
+
+        With ``clock_in``, from song position ``from_pulse`` (MIDI clock pulses, 24 a quarter,
+        from the master's Start) instead; by default from the first downbeat once the transport
+        runs (bar 1 after Start)."""
         if not isinstance(music, PianoRoll):
             from .score_reading import from_stream
             music = from_stream(music, normalize_key=False)
-        return self._perform([music], None, lead, start_at)
+        with _gil_handed_over_often():
+            if self.follower is not None:
+                return self._follow([music], None, from_pulse, seekable=True)
+            return self._perform([music], None, lead, start_at)
 
     def play_forever(self, composer, prime=None, bars: int | None = None, k: int = 25,
                      temperature: float = 1.0, seed: int | None = None, chunk_bars: int = 1,
@@ -360,10 +336,52 @@ class LivePlayer:
         stream = composer.stream_rolls(prime, chunk_bars * frames_per_bar, k, temperature, seed,
                                        key=key, time_signature=meter, bpm=self.bpm)
         chunks = _Producer(stream, queue_chunks, self._stop)
+        max_frames = bars * frames_per_bar if bars else None
         try:
-            return self._perform(chunks, bars * frames_per_bar if bars else None, lead)
+            with _gil_handed_over_often():
+                if self.follower is not None:
+                    return self._follow(chunks, max_frames, None, seekable=False)
+                return self._perform(chunks, max_frames, lead)
         finally:
             chunks.close()
+
+
+def _frame_rows(roll: PianoRoll) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(sounding, struck) MIDI pitches of each frame of ``roll``, 128 booleans each. Onsets as
+    given: a chunk of an endless continuation that starts with a note held from the chunk
+    before has no onset there, and nothing is struck again."""
+    frames = sounding_pitches(roll)
+    struck = (sounding_pitches(roll, roll.onsets) if roll.onsets is not None
+              else np.zeros_like(frames))
+    return zip(frames, struck)
+
+
+class _Frames:
+    """A performance's frames by index, drawn from its rolls as they are asked for (endless
+    music comes chunk by chunk). Unless ``keep``, frames before the last one asked for are
+    dropped, so memory stays bounded however long it plays."""
+
+    def __init__(self, rolls: Iterable[PianoRoll], keep: bool):
+        self._rolls, self._keep = iter(rolls), keep
+        self._rows: list[tuple[np.ndarray, np.ndarray]] = []
+        self._first = 0   # the index of _rows[0]
+        self.steps_per_quarter: int | None = None
+        self.time_signature: str | None = None
+
+    def get(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Frame ``index``'s (sounding, struck) pitches; None past the music's end."""
+        while index >= self._first + len(self._rows):
+            roll = next(self._rolls, None)
+            if roll is None:
+                return None
+            if self.steps_per_quarter is None:
+                self.steps_per_quarter, self.time_signature = (roll.steps_per_quarter,
+                                                               roll.time_signature)
+            self._rows.extend(_frame_rows(roll))
+        if not self._keep and index > self._first:
+            del self._rows[:index - self._first]
+            self._first = index
+        return self._rows[index - self._first]
 
 
 class _Clock:
@@ -436,8 +454,11 @@ class _Producer:
 class LiveSession:
     """Call and response: listen to a player on ``in_port``, answer with a continuation.
 
-    What is played is quantized to frames at ``bpm`` on the session's bar grid (bars from
-    :attr:`grid_start`, when the session opened), as a keyboard sends it
+    What is played is quantized to frames on the session's bar grid: bars at ``bpm`` from
+    :attr:`grid_start`, when the session opened, or with ``clock_in`` the bars of the song a
+    DAW's MIDI clock plays (see :class:`LivePlayer`; a phrase played while its transport is
+    stopped is placed from its first note, and answered once the transport runs). It is heard
+    as a keyboard sends it
     (:class:`~rnnrbm_music.phrase.PhraseRecorder`): on ``in_channels`` (0-15; default every one
     but channel 10, the drums), with the sustain pedal holding released notes (``sustain``). The phrase ends after ``silence_bars`` bars with nothing sounding, or
     when ``controller`` is pressed (64, the sustain pedal itself, makes the pedal end phrases
@@ -451,7 +472,8 @@ class LiveSession:
                  controller: int | None = None, answer_bars: int | None = None, k: int = 25,
                  temperature: float = 1.0, seed: int | None = None, api: str | None = None,
                  time_signature: str = "4/4", channel: int = 0,
-                 in_channels: Iterable[int] | None = None, sustain: bool = True):
+                 in_channels: Iterable[int] | None = None, sustain: bool = True,
+                 clock_in: str | bool | None = None):
         if composer is None:
             from .composer import RnnRbmComposer
             composer = RnnRbmComposer.pretrained()
@@ -466,15 +488,23 @@ class LiveSession:
                                                              for c in in_channels]
         self.sustain = checked("sustain", sustain)
         self.input = open_input(in_port, api=api)
-        self.player = LivePlayer(out_port, virtual_name, bpm=bpm, api=api, channel=channel)
+        try:
+            self.player = LivePlayer(out_port, virtual_name, bpm=bpm, api=api, channel=channel,
+                                     clock_in=clock_in)
+        except BaseException:
+            self.input.close()
+            raise
+        self.follower = self.player.follower
         #: Where the session's bar grid starts (monotonic clock, seconds): phrases are placed on
         #: it and answers start on its downbeats.
         self.grid_start = time.monotonic()
-        self._answer_from = self.grid_start
+        self._answer_from: float | None = 0.0    # quarters on the grid
         self._stop = threading.Event()
         self.phrases: list[PianoRoll] = []
         #: Each phrase as it was heard: (start, end, MIDI pitch), monotonic seconds.
         self.heard: list[list[tuple[float, float, int]]] = []
+        #: Each answer as it was played (in the player's key).
+        self.answers: list[PianoRoll] = []
 
     def __enter__(self) -> LiveSession:
         return self
@@ -484,8 +514,7 @@ class LiveSession:
 
     def close(self) -> None:
         self.player.close()
-        if not self.input.closed:
-            self.input.close()
+        self.input.close()
 
     def stop(self) -> None:
         """Stop listening or answering (from another thread)."""
@@ -497,65 +526,96 @@ class LiveSession:
         return bar_frames(self.time_signature, self.composer.steps_per_quarter)
 
     @property
-    def bar_seconds(self) -> float:
-        """How long a bar of the session's meter lasts at its tempo."""
-        return self.frames_per_bar / self.composer.steps_per_quarter * 60.0 / self.bpm
+    def bar_quarters(self) -> float:
+        """How many quarter notes a bar of the session's meter lasts."""
+        return self.frames_per_bar / self.composer.steps_per_quarter
 
-    def downbeat(self, at: float, after: bool = True) -> float:
-        """The session grid's downbeat at or after ``at`` (or at or before it, ``after=False``)."""
-        bars = (at - self.grid_start) / self.bar_seconds
+    @property
+    def bar_seconds(self) -> float:
+        """How long a bar lasts at the session's tempo (``bpm``: its own clock's)."""
+        return self.bar_quarters * 60.0 / self.bpm
+
+    def position(self, at: float) -> float | None:
+        """Where monotonic time ``at`` falls on the session's grid, in quarter notes from its
+        start: from :attr:`grid_start` at ``bpm``, or with ``clock_in`` the song position of
+        the master's clock (None while its transport is stopped)."""
+        if self.follower is None:
+            return (at - self.grid_start) * self.bpm / 60.0
+        pulses = self.follower.position_at(at)
+        return None if pulses is None else pulses / PULSES_PER_QUARTER
+
+    def downbeat(self, quarters: float, after: bool = True) -> float:
+        """The grid's downbeat at or after ``quarters`` (at or before it, ``after=False``)."""
+        bars = quarters / self.bar_quarters
         whole = math.ceil(bars - 1e-9) if after else math.floor(bars + 1e-9)
-        return self.grid_start + whole * self.bar_seconds
+        return whole * self.bar_quarters
+
+    def _tempo(self) -> float:
+        """Quarter notes per minute: the master's, once heard, with ``clock_in``."""
+        return (self.follower.bpm if self.follower is not None else None) or self.bpm
 
     def listen(self) -> PianoRoll | None:
         """Record one phrase and return it as a PianoRoll (in the player's key, normalized as
         the composer's corpus was); None if stopped first."""
-        quarter = 60.0 / self.bpm
-        silence = self.silence_bars * self.frames_per_bar / self.composer.steps_per_quarter * quarter
+        silence = self.silence_bars * self.bar_quarters * 60.0 / self._tempo()
         recorder = PhraseRecorder(silence, self.in_channels, self.sustain, self.controller)
-        for _ in self.input.iter_pending():   # forget anything played while we were answering
-            pass
+        self.input.drain()   # forget anything played while we were answering
         while not self._stop.is_set() and not recorder.ended(time.monotonic()):
-            message = self.input.poll()
-            if message is None:
+            heard = self.input.poll()
+            if heard is None:
                 time.sleep(0.001)
             else:
-                recorder.hear(message, time.monotonic())
+                recorder.hear(*heard)
         notes = recorder.notes
         if not notes:
             return None
         self.heard.append(sorted(notes))
-        # On the session's bar grid: from the downbeat before the first note to the one after
-        # the last, so the phrase's bar lines are the grid's and the answer starts on a downbeat.
-        first = self.downbeat(min(start for start, _, _ in notes), after=False)
-        self._answer_from = self.downbeat(max(end for _, end, _ in notes))
-        in_quarters = [((s - first) / quarter, (e - first) / quarter, p) for s, e, p in notes]
-        frames = round((self._answer_from - first) / quarter * self.composer.steps_per_quarter)
+        placed = [(self.position(start), self.position(end), pitch) for start, end, pitch in notes]
+        if all(start is not None and end is not None for start, end, _ in placed):
+            # On the grid: from the downbeat before the first note to the one after the last,
+            # so the phrase's bar lines are the grid's and the answer starts on a downbeat.
+            first = self.downbeat(min(start for start, _, _ in placed), after=False)
+            self._answer_from = self.downbeat(max(end for _, end, _ in placed))
+        else:   # the master's transport is stopped: the first note starts a bar
+            quarter, began = 60.0 / self._tempo(), min(start for start, _, _ in notes)
+            placed = [((s - began) / quarter, (e - began) / quarter, p) for s, e, p in notes]
+            first, self._answer_from = 0.0, None
+        in_quarters = [(start - first, end - first, pitch) for start, end, pitch in placed]
+        length = self.downbeat(max(end for _, end, _ in in_quarters))
         roll = PianoRoll.from_notes(in_quarters, steps_per_quarter=self.composer.steps_per_quarter,
                                     out_of_range="fold", time_signature=self.time_signature,
-                                    bpm=self.bpm, n_frames=frames)
+                                    bpm=round(self._tempo(), 2),
+                                    n_frames=round(length * self.composer.steps_per_quarter))
         return keys.apply_key(roll, self.composer.normalize_key)
 
     def answer(self, phrase: PianoRoll, lead: float = 0.05) -> Schedule:
         """Continue ``phrase`` for whole bars (``answer_bars``, else as many as the phrase has)
         and play the continuation from the first downbeat of the session's grid after the
-        phrase, or after the answer is ready (``lead`` seconds on) if that is later."""
+        phrase, or after the answer is ready (``lead`` seconds on) if that is later; with
+        ``clock_in`` and the transport stopped, from the first downbeat once it runs."""
         bars = self.answer_bars or max(1, round(len(phrase) / self.frames_per_bar))
         with _one_torch_thread():
             reply = self.composer.continue_roll(phrase, bars * self.frames_per_bar, self.k,
                                                 self.temperature, self.seed,
                                                 include_prime=False)[0]
-        start = self.downbeat(max(self._answer_from, time.monotonic() + lead))
-        return self.player.play(reply, start_at=start)
+        self.answers.append(reply)
+        ready = self.position(time.monotonic() + lead)
+        if self._answer_from is None or ready is None:
+            return self.player.play(reply)
+        start = self.downbeat(max(self._answer_from, ready))
+        if self.follower is not None:
+            return self.player.play(reply, from_pulse=start * PULSES_PER_QUARTER)
+        return self.player.play(reply, start_at=self.grid_start + start * 60.0 / self.bpm)
 
     def run(self, phrases: int | None = None) -> int:
         """Listen and answer, ``phrases`` times or until ``stop()`` / Ctrl+C; returns the count."""
         answered = 0
-        while not self._stop.is_set() and (phrases is None or answered < phrases):
-            phrase = self.listen()
-            if phrase is None:
-                break
-            self.phrases.append(phrase)
-            self.answer(phrase)
-            answered += 1
+        with _gil_handed_over_often():   # the ports' threads hear while the answer is composed
+            while not self._stop.is_set() and (phrases is None or answered < phrases):
+                phrase = self.listen()
+                if phrase is None:
+                    break
+                self.phrases.append(phrase)
+                self.answer(phrase)
+                answered += 1
         return answered

@@ -16,7 +16,8 @@ from jack import JackServer, require_jackd
 from midi_peer import PHRASE
 from rnnrbm_music import PianoRoll, RnnRbmComposer, from_stream
 from rnnrbm_music.engine import RnnRbmConfig, build
-from rnnrbm_music.live import LiveMidiError, LivePlayer, LiveSession, list_ports, sounding_pitches
+from rnnrbm_music.live import LivePlayer, LiveSession, sounding_pitches
+from rnnrbm_music.midi_ports import LiveMidiError, list_ports
 
 PEER = Path(__file__).with_name("midi_peer.py")
 BPM = 240
@@ -254,3 +255,68 @@ def test_the_phrase_is_heard_as_a_keyboard_sends_it(jack, composer, tmp_path):
     first = heard[0][0]
     # Struck on beat 5, released at 5.3 under the pedal, held to beat 5.95 when it lifts.
     assert abs((start - first) / beat - 5) < 0.05 and abs((end - first) / beat - 5.95) < 0.05
+
+
+def song_grid(record):
+    """Each song position's pulse sending time, from a master peer's record."""
+    return {position: sent for position, sent in record["pulses"] if position is not None}
+
+
+def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
+    """A DAW sends a beat of clock at 120 bpm, Start, 4 beats, 4 more at 150 bpm, Stop, a beat
+    of clock while stopped, Continue, 2.5 beats, Stop. A frame a sixteenth long is due every
+    sixth pulse: every note-on arrives within one JACK period plus 1 ms of its pulse (a beat
+    after the tempo change, once the tempo is followed), none between Stop and Continue, and the
+    piece goes on after Continue from the frame where it stopped."""
+    out = tmp_path / "clock.json"
+    steps = [(60 + i % 12,) for i in range(42)]     # a new note every frame: 32 + 10 frames
+    roll = PianoRoll.from_benchmark(steps, steps_per_quarter=4)
+    master = peer("master", "daw", "rnnrbm-follow:rnnrbm-follow", out, "--steps",
+                  "clock:1@120 start clock:4@120 clock:4@150 stop clock:1@150 continue "
+                  "clock:2.5@150 stop clock:0.5@150")
+    with LivePlayer(virtual_name="rnnrbm-follow", api="jack", clock_in="daw:daw") as player:
+        schedule = player.play(roll)
+    record = finish(master, out)
+    messages, grid = record["messages"], song_grid(record)
+    notes_of(messages)
+    assert schedule.frames_played == 42
+    ons = [(t, m["note"]) for t, m in messages if m["type"] == "note_on" and m["velocity"]]
+    assert [pitch for _, pitch in ons] == [pitch for pitch, in steps]
+    errors = np.array([(t - grid[6 * frame]) * 1000 for frame, (t, _) in enumerate(ons)])
+    settled = np.r_[0:16, 20:42]                      # a beat after the change: frames 16-19
+    assert np.abs(errors[settled]).max() <= jack.period_seconds * 1000 + 1
+    assert np.abs(errors).max() <= 60 / 150 / 24 * 1000      # within a pulse while following
+    (_, stop), (_, resume) = [event for event in record["transport"]
+                              if event[0] in ("stop", "continue")][:2]
+    assert not [t for t, _ in ons if stop < t < resume]
+    silenced = [t for t, m in messages if stop < t < resume and m["type"] == "control_change"]
+    assert silenced and silenced[0] - stop < 0.02, "All Notes Off follows Stop at once"
+
+
+def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, composer, tmp_path):
+    """The keyboard is a DAW too: it sends clock at 150 bpm and Start, plays the phrase from
+    beat 1.5 of the song, and keeps the clock going. The phrase is placed on the song's bars
+    and the answer's first note-on arrives on a pulse of the song's grid, as many frames after a
+    downbeat (after the phrase) as the answer's first note is into it."""
+    out = tmp_path / "answer-clock.json"
+    keyboard = peer("keyboard", "kb3", "rnnrbm-answer3:rnnrbm-answer3", out, "--bpm", 150,
+                    "--clock", "--timeout", 30)
+    with LiveSession("kb3:kb3", virtual_name="rnnrbm-answer3", composer=composer, api="jack",
+                     seed=3, answer_bars=1, clock_in="kb3:kb3") as session:
+        thread = threading.Thread(target=session.run, kwargs={"phrases": 1})
+        thread.start()
+        record = finish(keyboard, out)
+        thread.join(30)
+    assert not thread.is_alive()
+    phrase, reply = session.phrases[0], session.answers[0]
+    steps = composer.steps_per_quarter
+    # Started on beat 1.5 of the song's bar 1, the phrase is placed from that bar's downbeat, and
+    # (ten beats long) ends on bar 4's downbeat.
+    assert phrase.notes()[0][0] == 1.5 * steps and len(phrase) == 3 * session.frames_per_bar
+    assert [pitch - phrase.transposition for _, _, pitch in phrase.notes()] == PHRASE
+    grid = song_grid(record)
+    first_on = min(on for _, on, _ in notes_of(record["messages"]))
+    position = min(grid, key=lambda p: abs(grid[p] - first_on))
+    assert abs(first_on - grid[position]) * 1000 <= jack.period_seconds * 1000 + 1
+    downbeat = position - reply.notes()[0][0] * 24 // steps
+    assert downbeat % 96 == 0 and downbeat >= 4 * 96, (position, reply.notes()[0])

@@ -1,0 +1,228 @@
+"""Following a MIDI clock master: its transport and the tempo of its pulses.
+
+A DAW that sends MIDI clock is the studio's master: 24 pulses (Timing Clock, 0xF8) a quarter
+note, Start (0xFA: the song from its beginning, the first pulse after it is the downbeat of
+bar 1), Stop (0xFC), Continue (0xFB: from where it stopped) and Song Position Pointer (0xF2: a
+new place, in sixteenth notes, set while stopped). :class:`ClockFollower` listens to them on an
+input port and tells a player where the song is and when a pulse of the song is due.
+
+Timing. Each pulse is stamped on the monotonic clock when it arrives, and arrives late by a
+varying transport delay (a JACK MIDI message waits for the next process cycle: 0 to one
+period). The tempo is the slope of a least-squares line through the last ``window`` pulses
+(24: a beat, so a tempo change is followed within a beat). A pulse's sending time is estimated
+as that line moved down to its earliest arrival in the window, as NTP estimates a clock from its
+least-delayed packets: the delay is never negative, so the pulses that came earliest were the
+least delayed. A player that sends at those times sends with the master's pulses, and its notes
+reach the DAW with the pulses' own delay rather than with two.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+from .midi_ports import open_input
+
+PULSES_PER_QUARTER = 24
+PULSES_PER_SONG_POSITION = 6    # Song Position Pointer counts sixteenth notes
+# A gap this many pulses long (or 0.1 s, whichever is longer) means the clock paused: the
+# pulses before it say nothing of the tempo after it.
+_GAP_PULSES = 3
+# A pulse of the song is predicted only this many pulses past the last one heard: if the master
+# stops sending clock, the player stops with it instead of running on by itself.
+_MAX_LEAD_PULSES = 1
+_POLL_SECONDS = 0.0005
+#: The last stretch of a wait is spun rather than slept: sleep overshoots by up to ~1 ms.
+SPIN_SECONDS = 0.0015
+
+DUE, TRANSPORT, STOPPED = "due", "transport", "stopped"
+
+
+def spin_until(at: float) -> None:
+    """Busy-wait until ``at`` (monotonic seconds), handing the GIL over on every turn: rtmidi
+    calls Python from the JACK process cycle for each message heard, and a cycle kept waiting
+    for the GIL is an xrun, in which JACK drops or garbles MIDI."""
+    while time.monotonic() < at:
+        time.sleep(0)
+
+
+class ClockFollower:
+    """The transport and tempo of a MIDI clock master heard on an input port.
+
+    ``port`` opens an existing input by exact name (a DAW's clock output, a hardware MIDI
+    interface); without it a virtual input ``virtual_name`` is created for the DAW to send its
+    clock to. Song positions are counted in pulses (24 a quarter note) from the song's start.
+
+    Attributes (read them under no lock: each is one Python object):
+        running: whether the transport plays (after Start or Continue, until Stop).
+        position: the song position, in pulses, of the next pulse to come.
+        transport: how many transport messages (Start, Stop, Continue, Song Position Pointer)
+            have been heard; a player notices a jump by this count changing.
+    """
+
+    def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music-clock",
+                 api: str | None = None, window: int = PULSES_PER_QUARTER // 2):
+        if window < 3:
+            raise ValueError(f"window must be at least 3 pulses, got {window}")
+        self.running = False
+        self.position = 0
+        self.transport = 0
+        self._ticks = 0            # pulses heard, running or not
+        self._origin = 1           # the tick that is song position 0 (while running)
+        self._recent: deque[tuple[int, float]] = deque(maxlen=window)   # (tick, arrival)
+        self._changed = threading.Condition()
+        self.input = open_input(port, virtual_name, api)
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                        name="rnnrbm-music clock follower")
+        self._reader.start()
+
+    def __enter__(self) -> ClockFollower:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._reader.join(timeout=1)
+        self.input.close()
+
+    def _read(self) -> None:
+        """Hear what the port holds, every half millisecond (each message stamped by the
+        backend on arrival: see :mod:`~rnnrbm_music.midi_input`)."""
+        while not self._closed.is_set():
+            heard = self.input.poll()
+            if heard is None:
+                time.sleep(_POLL_SECONDS)
+            else:
+                self.hear(*heard)
+
+    # --- hearing ---------------------------------------------------------------------------------
+    def hear(self, message, at: float) -> None:
+        """Take one MIDI message that arrived at ``at`` (monotonic seconds): clock and
+        transport; anything else is ignored."""
+        kind = message.type
+        with self._changed:
+            if kind == "clock":
+                if self._recent and at - self._recent[-1][1] > self._gap_seconds():
+                    self._recent.clear()
+                self._ticks += 1
+                self._recent.append((self._ticks, at))
+                if self.running:
+                    self.position += 1
+            elif kind == "start":
+                self.running, self.position = True, 0
+                self._origin = self._ticks + 1
+            elif kind == "continue":
+                self.running = True
+                self._origin = self._ticks + 1 - self.position
+            elif kind == "stop":
+                self.running = False
+            elif kind == "songpos":
+                self.position = message.pos * PULSES_PER_SONG_POSITION
+                self._origin = self._ticks + 1 - self.position
+            else:
+                return
+            if kind != "clock":
+                self.transport += 1
+            self._changed.notify_all()
+
+    def _gap_seconds(self) -> float:
+        seconds = self._pulse_seconds()
+        return max(0.1, _GAP_PULSES * seconds) if seconds else 0.1
+
+    # --- tempo -----------------------------------------------------------------------------------
+    def _pulse_seconds(self) -> float | None:
+        """Seconds per pulse: the least-squares slope of arrival against pulse over the window;
+        None before three pulses have been heard in a row."""
+        if len(self._recent) < 3:
+            return None
+        ticks = [tick for tick, _ in self._recent]
+        times = [at for _, at in self._recent]
+        mean_tick, mean_time = sum(ticks) / len(ticks), sum(times) / len(times)
+        spread = sum((tick - mean_tick) ** 2 for tick in ticks)
+        slope = sum((tick - mean_tick) * (at - mean_time) for tick, at in self._recent) / spread
+        return slope if slope > 0 else None
+
+    @property
+    def pulse_seconds(self) -> float | None:
+        """Seconds between the master's pulses, smoothed over the window; None until three
+        pulses have been heard in a row."""
+        with self._changed:
+            return self._pulse_seconds()
+
+    @property
+    def bpm(self) -> float | None:
+        """The master's tempo in quarter notes per minute (``60 / (24 * pulse_seconds)``);
+        None until three pulses have been heard in a row."""
+        seconds = self.pulse_seconds
+        return None if seconds is None else 60.0 / (seconds * PULSES_PER_QUARTER)
+
+    def _sent_at(self, tick: float, seconds: float) -> float:
+        """When the master sent pulse ``tick`` (monotonic seconds): the window's lower envelope,
+        ``min(arrival_i + (tick - tick_i) * seconds)``."""
+        return min(at + (tick - heard) * seconds for heard, at in self._recent)
+
+    def time_of(self, pulse: float) -> float | None:
+        """When song position ``pulse`` (pulses, may be fractional) is due on the monotonic
+        clock, as the master sends it; None while that cannot be known (stopped, the tempo not
+        yet heard, or ``pulse`` more than a pulse past the last one heard)."""
+        with self._changed:
+            return self._time_of(pulse)
+
+    def _time_of(self, pulse: float) -> float | None:
+        if not self.running or not self._recent:
+            return None
+        tick = self._origin + pulse
+        last = self._recent[-1][0]
+        if tick > last + _MAX_LEAD_PULSES:
+            return None
+        seconds = self._pulse_seconds()
+        if seconds is None:   # no tempo yet: a pulse already heard is due when it came
+            return next((at for heard, at in self._recent if heard >= tick), None)
+        return self._sent_at(tick, seconds)
+
+    def position_at(self, at: float) -> float | None:
+        """The song position (pulses, fractional) at monotonic time ``at``, on the tempo and
+        sending times heard so far; None while stopped or before the tempo is known."""
+        with self._changed:
+            seconds = self._pulse_seconds()
+            if not self.running or seconds is None:
+                return None
+            last = self._recent[-1][0]
+            return last - self._origin + (at - self._sent_at(last, seconds)) / seconds
+
+    # --- waiting ---------------------------------------------------------------------------------
+    def wait_running(self, stop: threading.Event) -> bool:
+        """Block until the transport runs (Start or Continue); False if ``stop`` is set first."""
+        with self._changed:
+            while not self.running:
+                if stop.is_set():
+                    return False
+                self._changed.wait(0.05)
+            return True
+
+    def wait_for(self, pulse: float, transport: int, stop: threading.Event) -> str:
+        """Block until song position ``pulse`` is due. Returns ``DUE``; ``TRANSPORT`` as soon
+        as the transport count is no longer ``transport`` (Stop, Start, Continue, a new song
+        position) or the transport is stopped; ``STOPPED`` when ``stop`` is set."""
+        while True:
+            with self._changed:
+                while True:
+                    if stop.is_set():
+                        return STOPPED
+                    if self.transport != transport or not self.running:
+                        return TRANSPORT
+                    due = self._time_of(pulse)
+                    remaining = math.inf if due is None else due - time.monotonic()
+                    if remaining <= SPIN_SECONDS:
+                        break
+                    # Woken by every pulse: a tempo change moves ``due``.
+                    self._changed.wait(min(0.05, remaining - SPIN_SECONDS))
+            spin_until(due)
+            with self._changed:
+                if self.transport == transport and self.running:
+                    return DUE
