@@ -332,10 +332,12 @@ def cmd_play(args) -> None:
     with LivePlayer(args.port, args.virtual, bpm=args.bpm, channel=args.channel - 1,
                     velocity=args.velocity,
                     program=None if args.program is None else args.program - 1, api=args.api,
-                    clock=args.clock) as player:
+                    clock=args.clock, clock_in=args.clock_in) as player:
         where = args.port or f"virtual port {args.virtual!r}"
-        print(f"playing on {where} at {args.bpm:g} bpm"
-              + ("" if args.bars else "; Ctrl+C to stop"), flush=True)
+        tempo = (f"following the clock on {player.follower.input.name!r} (waiting for its Start)"
+                 if player.follower else f"at {args.bpm:g} bpm")
+        print(f"playing on {where} {tempo}" + ("" if args.bars else "; Ctrl+C to stop"),
+              flush=True)
         schedule = player.play_forever(composer, prime=prime, bars=args.bars, k=args.k,
                                        temperature=args.temperature, seed=args.seed)
     print(f"played {schedule.frames_played} frames "
@@ -351,8 +353,11 @@ def cmd_live(args) -> None:
                      answer_bars=args.answer_bars, k=args.k, temperature=args.temperature,
                      seed=args.seed, api=args.api, channel=args.channel - 1,
                      in_channels=None if args.in_channel is None else
-                     [c - 1 for c in args.in_channel], sustain=not args.no_sustain) as session:
-        print(f"listening on {args.in_port!r}; play a phrase, then stay silent for "
+                     [c - 1 for c in args.in_channel], sustain=not args.no_sustain,
+                     clock_in=args.clock_in) as session:
+        clock = (f", on the bars of the clock on {session.follower.input.name!r}"
+                 if session.follower else "")
+        print(f"listening on {args.in_port!r}{clock}; play a phrase, then stay silent for "
               f"{args.silence_bars:g} bar(s); Ctrl+C to stop", flush=True)
         answered = session.run(args.phrases)
     print(f"answered {answered} phrase(s)")
@@ -546,6 +551,13 @@ def _live_arguments(p: argparse.ArgumentParser) -> None:
     _device_argument(p)
 
 
+def _clock_in_argument(p) -> None:
+    p.add_argument("--clock-in", nargs="?", const=True, metavar="PORT",
+                   help="follow the MIDI clock a DAW sends to input PORT (exact name; alone: a "
+                        "new virtual input VIRTUAL-clock): wait for its Start, play on its "
+                        "pulses at its tempo (--bpm unused), stop with it and continue with it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rnnrbm-music",
@@ -630,7 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--program", type=_checked("program"),
                       help="General MIDI program to select first, counted 1-128 as the GM list "
                            "counts them (1: acoustic grand piano; default: none sent)")
-    play.add_argument("--clock", action="store_true", help="also send MIDI clock, Start, Stop")
+    timing = play.add_mutually_exclusive_group()
+    timing.add_argument("--clock", action="store_true",
+                        help="also send MIDI clock, Start, Stop (be the master: a DAW follows)")
+    _clock_in_argument(timing)
     play.set_defaults(func=cmd_play)
 
     live = sub.add_parser("live", help="call and response: answer what a player plays")
@@ -653,6 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="length of answers (default: the phrase's)")
     live.add_argument("--phrases", type=_checked("phrases"),
                       help="stop after N answers (default: until Ctrl+C)")
+    _clock_in_argument(live)
     live.set_defaults(func=cmd_live)
 
     ports = sub.add_parser("ports", help="list MIDI input and output ports")

@@ -56,10 +56,9 @@ def _one_torch_thread():
 @contextmanager
 def _gil_handed_over_often(seconds: float = 0.0005):
     """Inside the block, a Python thread that wants the GIL waits at most ``seconds`` for it
-    (Python's switch interval, 5 ms by default; restored after). rtmidi calls Python from the
-    JACK process cycle for each message heard, and a generating thread that kept it waiting
-    for two periods would make JACK drop the cycle's MIDI; the thread sending frames is kept
-    from its deadlines no longer than this either."""
+    (Python's switch interval, 5 ms by default; restored after): a thread composing ahead
+    keeps the thread sending frames from its deadlines, and the thread reading a master's
+    clock from its pulses, no longer than this."""
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, seconds))
     try:

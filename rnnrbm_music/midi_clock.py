@@ -41,19 +41,27 @@ DUE, TRANSPORT, STOPPED = "due", "transport", "stopped"
 
 
 def spin_until(at: float) -> None:
-    """Busy-wait until ``at`` (monotonic seconds), handing the GIL over on every turn: rtmidi
-    calls Python from the JACK process cycle for each message heard, and a cycle kept waiting
-    for the GIL is an xrun, in which JACK drops or garbles MIDI."""
+    """Busy-wait until ``at`` (monotonic seconds), handing the GIL over on every turn, so the
+    thread reading the master's clock is never kept waiting by a frame's deadline."""
     while time.monotonic() < at:
         time.sleep(0)
 
 
-class ClockFollower:
-    """The transport and tempo of a MIDI clock master heard on an input port.
+class SongClock:
+    """The transport and tempo of a MIDI clock master, from the messages it sends
+    (:meth:`hear`) with their arrival times. Song positions are counted in pulses (24 a quarter
+    note) from the song's start; ``window`` pulses (at least 3) give the tempo.
 
-    ``port`` opens an existing input by exact name (a DAW's clock output, a hardware MIDI
-    interface); without it a virtual input ``virtual_name`` is created for the DAW to send its
-    clock to. Song positions are counted in pulses (24 a quarter note) from the song's start.
+    >>> import mido
+    >>> song = SongClock()
+    >>> for pulse in range(30):         # 120 bpm: a pulse every 1/48 s; Start before the 7th
+    ...     if pulse == 6:
+    ...         song.hear(mido.Message("start"), 5.5 / 48)
+    ...     song.hear(mido.Message("clock"), pulse / 48)
+    >>> round(song.bpm, 6), song.running, song.position
+    (120.0, True, 24)
+    >>> round(song.time_of(24) * 48, 6)     # the next pulse, song position 24, is due at 30/48 s
+    30.0
 
     Attributes (read them under no lock: each is one Python object):
         running: whether the transport plays (after Start or Continue, until Stop).
@@ -62,8 +70,7 @@ class ClockFollower:
             have been heard; a player notices a jump by this count changing.
     """
 
-    def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music-clock",
-                 api: str | None = None, window: int = PULSES_PER_QUARTER // 2):
+    def __init__(self, window: int = PULSES_PER_QUARTER // 2):
         if window < 3:
             raise ValueError(f"window must be at least 3 pulses, got {window}")
         self.running = False
@@ -73,32 +80,6 @@ class ClockFollower:
         self._origin = 1           # the tick that is song position 0 (while running)
         self._recent: deque[tuple[int, float]] = deque(maxlen=window)   # (tick, arrival)
         self._changed = threading.Condition()
-        self.input = open_input(port, virtual_name, api)
-        self._closed = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True,
-                                        name="rnnrbm-music clock follower")
-        self._reader.start()
-
-    def __enter__(self) -> ClockFollower:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._closed.set()
-        self._reader.join(timeout=1)
-        self.input.close()
-
-    def _read(self) -> None:
-        """Hear what the port holds, every half millisecond (each message stamped by the
-        backend on arrival: see :mod:`~rnnrbm_music.midi_input`)."""
-        while not self._closed.is_set():
-            heard = self.input.poll()
-            if heard is None:
-                time.sleep(_POLL_SECONDS)
-            else:
-                self.hear(*heard)
 
     # --- hearing ---------------------------------------------------------------------------------
     def hear(self, message, at: float) -> None:
@@ -226,3 +207,42 @@ class ClockFollower:
             with self._changed:
                 if self.transport == transport and self.running:
                     return DUE
+
+
+class ClockFollower(SongClock):
+    """A :class:`SongClock` that hears a MIDI clock master on an input port: ``port`` opens an
+    existing input by exact name (a DAW's clock output, a hardware MIDI interface); without it
+    a virtual input ``virtual_name`` is created for the DAW to send its clock to. A thread
+    reads the port every half millisecond; each message keeps the time the MIDI backend stamped
+    on its arrival (:mod:`~rnnrbm_music.midi_input`), however late it is read.
+
+    Raises :class:`~rnnrbm_music.midi_ports.LiveMidiError` when the port cannot be opened.
+    """
+
+    def __init__(self, port: str | None = None, virtual_name: str = "rnnrbm-music-clock",
+                 api: str | None = None, window: int = PULSES_PER_QUARTER // 2):
+        super().__init__(window)
+        self.input = open_input(port, virtual_name, api)
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True,
+                                        name="rnnrbm-music clock follower")
+        self._reader.start()
+
+    def __enter__(self) -> ClockFollower:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._reader.join(timeout=1)
+        self.input.close()
+
+    def _read(self) -> None:
+        while not self._closed.is_set():
+            heard = self.input.poll()
+            if heard is None:
+                time.sleep(_POLL_SECONDS)
+            else:
+                self.hear(*heard)

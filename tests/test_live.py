@@ -320,3 +320,45 @@ def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, compose
     assert abs(first_on - grid[position]) * 1000 <= jack.period_seconds * 1000 + 1
     downbeat = position - reply.notes()[0][0] * 24 // steps
     assert downbeat % 96 == 0 and downbeat >= 4 * 96, (position, reply.notes()[0])
+
+
+def test_after_a_song_position_pointer_the_piece_goes_on_from_the_frame_there(jack, tmp_path):
+    """Stop after beat 3, Song Position Pointer to beat 2 (four sixteenths), Continue: the
+    piece plays its frame 4 (beat 2) again, on the pulse of beat 2 as the master sends it."""
+    out = tmp_path / "songpos.json"
+    steps = [(60 + i,) for i in range(16)]          # a bar of sixteenth notes, all different
+    roll = PianoRoll.from_benchmark(steps, steps_per_quarter=4)
+    master = peer("master", "daw4", "rnnrbm-seek:rnnrbm-seek", out, "--steps",
+                  "clock:1@120 start clock:3@120 stop clock:0.5@120 songpos:4 continue "
+                  "clock:3.5@120 stop")
+    with LivePlayer(virtual_name="rnnrbm-seek", api="jack", clock_in="daw4:daw4") as player:
+        schedule = player.play(roll)
+    record = finish(master, out)
+    messages = record["messages"]
+    notes_of(messages)
+    ons = [(t, m["note"]) for t, m in messages if m["type"] == "note_on" and m["velocity"]]
+    assert [pitch - 60 for _, pitch in ons] == list(range(12)) + list(range(4, 16))
+    assert schedule.frames_played == 24
+    resumed = [sent for position, sent in record["pulses"] if position == 24][-1]
+    assert abs(ons[12][0] - resumed) * 1000 <= jack.period_seconds * 1000 + 1
+
+
+def test_the_play_command_follows_a_clock_for_a_bar(jack, tmp_path, capsys):
+    """`rnnrbm-music play --clock-in PORT --bars 1`: a bar of the pretrained model's music on
+    the master's pulses, starting with its Start."""
+    from rnnrbm_music.cli import main
+
+    out = tmp_path / "cli.json"
+    master = peer("master", "daw5", "rnnrbm-cli:rnnrbm-cli", out, "--steps",
+                  "clock:1@150 start clock:5@150 stop")
+    assert main(["play", "--api", "jack", "--virtual", "rnnrbm-cli", "--clock-in", "daw5:daw5",
+                 "--bars", "1", "--seed", "1"]) == 0
+    record = finish(master, out)
+    assert "following the clock on 'daw5:daw5'" in capsys.readouterr().out
+    grid = song_grid(record)
+    notes = notes_of(record["messages"])
+    assert notes
+    for _, on, _ in notes:       # sixteenths (pulses 0, 6, ...) of bar 1 (pulses 0-95)
+        position = min(grid, key=lambda p: abs(grid[p] - on))
+        assert position % 6 == 0 and position < 96
+        assert abs(on - grid[position]) * 1000 <= jack.period_seconds * 1000 + 1
