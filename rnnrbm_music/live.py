@@ -279,14 +279,9 @@ class LivePlayer:
                     self.all_notes_off()     # stopped, or a jump: nothing may hang
                     if not follower.wait_running(self._stop):
                         break
-                    transport, position = follower.transport, follower.position
-                    if anchor is None:
-                        anchor = math.ceil(position / bar - 1e-9) * bar
-                    elif seekable:
-                        frame = max(0, math.ceil((position - anchor) / per_frame - 1e-9))
-                    else:
-                        due = anchor + frame * per_frame
-                        anchor = position + (due - position) % bar - frame * per_frame
+                    transport = follower.transport
+                    anchor, frame = resume(follower.position, anchor, frame, per_frame, bar,
+                                           seekable)
                 pulse = anchor + frame * per_frame
                 row = None if max_frames is not None and frame >= max_frames else frames.get(frame)
                 outcome = follower.wait_for(pulse, transport, self._stop)
@@ -343,6 +338,32 @@ class LivePlayer:
                 return self._perform(chunks, max_frames, lead)
         finally:
             chunks.close()
+
+
+def resume(position: float, anchor: float | None, frame: int, per_frame: float, bar: float,
+           seekable: bool) -> tuple[float, int]:
+    """Where a performance on a master's clock goes on when the transport runs from song
+    position ``position`` (pulses): ``(anchor, frame)``, frame i being due on pulse
+    ``anchor + i * per_frame``. ``anchor`` None (not begun): from the first downbeat at or after
+    ``position`` (bars of ``bar`` pulses). A ``seekable`` piece: from its frame at
+    ``position``. Endless music goes on with ``frame``, moved to the first pulse at or after
+    ``position`` at the same place in the bar.
+
+    >>> resume(0, None, 0, 6, 96, seekable=False)        # Start: bar 1
+    (0, 0)
+    >>> resume(24, 0, 8, 6, 96, seekable=True)           # a piece, from beat 2: its frame 4
+    (0, 4)
+    >>> resume(24, 0, 8, 6, 96, seekable=False)          # endless: frame 8 stays on beat 3
+    (0, 8)
+    >>> resume(120, 0, 8, 6, 96, seekable=False)         # ... of the next bar
+    (96, 8)
+    """
+    if anchor is None:
+        return math.ceil(position / bar - 1e-9) * bar, frame
+    if seekable:
+        return anchor, max(0, math.ceil((position - anchor) / per_frame - 1e-9))
+    due = anchor + frame * per_frame
+    return position + (due - position) % bar - frame * per_frame, frame
 
 
 def _frame_rows(roll: PianoRoll) -> Iterator[tuple[np.ndarray, np.ndarray]]:
