@@ -90,7 +90,8 @@ def sounding_pitches(roll: PianoRoll, of: np.ndarray | None = None) -> np.ndarra
 
 @dataclass
 class Schedule:
-    """When playing started and how long a frame lasts (monotonic clock, seconds)."""
+    """When playing started and how long a frame lasts (monotonic clock, seconds; following a
+    master's clock, as it was when playing started, 0 if its tempo was not known yet)."""
 
     start: float
     frame_seconds: float
@@ -155,7 +156,8 @@ class LivePlayer:
         self.close()
 
     def close(self) -> None:
-        """Silence everything and close the ports."""
+        """Stop playing, silence everything and close the ports."""
+        self._stop.set()
         self.all_notes_off()
         if not self.port.closed:
             self.port.close()
@@ -291,9 +293,10 @@ class LivePlayer:
                     continue
                 self._silent = False
                 self._send_frame(*row)
-                if schedule is None:
+                if schedule is None:   # the tempo is not known yet when clock starts with Start
+                    seconds = follower.pulse_seconds
                     schedule = self.schedule = Schedule(follower.time_of(pulse) or time.monotonic(),
-                                                        follower.pulse_seconds * per_frame)
+                                                        seconds * per_frame if seconds else 0.0)
                 schedule.frames_played += 1
                 frame += 1
             return schedule or Schedule(time.monotonic(), 0.0)

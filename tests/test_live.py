@@ -324,12 +324,13 @@ def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, compose
 
 def test_after_a_song_position_pointer_the_piece_goes_on_from_the_frame_there(jack, tmp_path):
     """Stop after beat 3, Song Position Pointer to beat 2 (four sixteenths), Continue: the
-    piece plays its frame 4 (beat 2) again, on the pulse of beat 2 as the master sends it."""
+    piece plays its frame 4 (beat 2) again, on the pulse of beat 2 as the master sends it. The
+    master sends no clock before Start: the first frame waits for the first pulse."""
     out = tmp_path / "songpos.json"
     steps = [(60 + i,) for i in range(16)]          # a bar of sixteenth notes, all different
     roll = PianoRoll.from_benchmark(steps, steps_per_quarter=4)
     master = peer("master", "daw4", "rnnrbm-seek:rnnrbm-seek", out, "--steps",
-                  "clock:1@120 start clock:3@120 stop clock:0.5@120 songpos:4 continue "
+                  "start clock:3@120 stop clock:0.5@120 songpos:4 continue "
                   "clock:3.5@120 stop")
     with LivePlayer(virtual_name="rnnrbm-seek", api="jack", clock_in="daw4:daw4") as player:
         schedule = player.play(roll)
