@@ -271,3 +271,22 @@ def test_generate_sounds_in_the_key_asked_for(pretrained, key):
     assert score.analyze("key").tonic.name == tonic
     signature = score.recurse().getElementsByClass("KeySignature").first()
     assert signature.sharps == m21key.Key(tonic, mode).sharps
+
+
+def test_each_seed_its_own_music_and_no_seed_a_new_piece_each_time():
+    """generate, continue_sequence and harmonize: the same seed gives the same music, another
+    seed other music; without a seed every call composes anew."""
+    nade = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+    primer = corpus.parse("bach/bwv80.8").measures(0, 2)
+    melody = corpus.parse("bach/bwv269").parts[0].measures(0, 2)
+    composing = {
+        "generate": lambda seed: nade.generate_roll(n_steps=16, seed=seed)[0],
+        "continue": lambda seed: nade.continue_roll(primer, n_steps=16, seed=seed,
+                                                    include_prime=False)[0],
+        "harmonize": lambda seed: nade.harmonize_roll(melody, seed=seed, particles=2)[0],
+    }
+    for name, compose in composing.items():
+        first = compose(1)
+        assert compose(1) == first, name
+        assert compose(2) != first, f"{name}: seeds 1 and 2 give the same music"
+        assert compose(None) != compose(None), f"{name}: two unseeded calls give the same music"
