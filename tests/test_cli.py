@@ -194,3 +194,46 @@ def test_sigterm_during_training_keeps_the_model_so_far(tmp_path):
     assert "keeping the model so far" in training.stdout.read()
     trained = checkpoint.load(out).config["epochs_trained"]
     assert 1 <= trained < 1000
+
+
+def test_generate_options_change_the_written_music(tmp_path):
+    """--key: music21's key analysis of the written score finds that tonic; --steps: the
+    written piece lasts that many frames; --seed: the same seed writes the same notes, another
+    seed other notes (the pretrained RNN-NADE, which is fast)."""
+    from music21 import converter
+
+    from rnnrbm_music import read
+
+    def generate(name, *options):
+        out = tmp_path / name
+        assert main(["generate", "--model", "nade", *options, "--out", str(out)]) == 0
+        return out
+
+    for key, tonic in (("A major", "A"), ("F minor", "F")):
+        score = converter.parse(generate(f"{tonic}.musicxml", "--key", key, "--steps", "64",
+                                         "--seed", "0"))
+        assert score.analyze("key").tonic.name == tonic, key
+    notes = {}
+    for steps, seed in ((24, 1), (24, 1), (40, 1), (24, 2)):
+        path = generate(f"g{steps}-{seed}-{len(notes)}.mid", "--steps", str(steps), "--seed", str(seed))
+        roll = read(path, normalize_key=False)
+        assert roll.quarters == steps / 2, (steps, roll.quarters)
+        notes.setdefault((steps, seed), []).append(roll.notes())
+    assert notes[24, 1][0] == notes[24, 1][1]                  # the same seed: the same music
+    assert notes[24, 2][0] != notes[24, 1][0]                  # another seed: other music
+
+
+def test_continue_options_change_the_written_music(tmp_path):
+    """continue --steps N --no-prime writes N frames; --seed as for generate."""
+    from rnnrbm_music import read
+
+    primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    written = {}
+    for steps, seed in ((16, 1), (16, 1), (32, 1), (16, 2)):
+        out = tmp_path / f"c{len(written)}.mid"
+        assert main(["continue", str(primer), "--model", "nade", "--no-prime", "--steps",
+                     str(steps), "--seed", str(seed), "--out", str(out)]) == 0
+        roll = read(out, normalize_key=False)
+        written[len(written)] = (len(roll), roll.notes())
+    assert [length for length, _ in written.values()] == [16, 16, 32, 16]
+    assert written[0][1] == written[1][1] and written[3][1] != written[0][1]

@@ -233,3 +233,60 @@ def test_continuations_and_harmonizations_keep_pickup_bar_lines_meter_and_tempo(
     assert [b.duration.quarterLength for b in bars[1:]] == [3, 3, 3, 1]    # ends with the music
     harmonized = pretrained.harmonize_roll(prime, seed=1, particles=2)[0]
     assert (harmonized.pickup, harmonized.tempo_changes) == (2, ((8, 66.0),))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """The cosine of the angle between two pitch-class histograms (1: the same proportions)."""
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_a_continuation_follows_its_own_primer(pretrained):
+    """Two primers, one in D major, one in F# minor (each moved to the model's C major / C minor),
+    continued with the same seeds: the continuations differ, and the pitch content of each (in
+    the model's C) is closer to its own primer's than to the other's."""
+    major = pretrained.to_roll(corpus.parse("bach/bwv80.8").measures(0, 4))
+    minor = pretrained.to_roll(corpus.parse("bach/bwv66.6").measures(0, 4))
+    assert (major.key, minor.key) == ("D major", "F# minor")
+    sounded = {}
+    for name, primer in (("major", major), ("minor", minor)):
+        rolls = [pretrained.continue_roll(primer, n_steps=16, seed=seed, include_prime=False)[0]
+                 for seed in range(3)]
+        sounded[name] = [roll.frames for roll in rolls], sum(r.pitch_class_histogram() for r in rolls)
+    same = [np.array_equal(a, b) for a, b in zip(sounded["major"][0], sounded["minor"][0])]
+    assert not any(same), f"the same continuation after either primer (seeds {same}): primer ignored"
+    own = {name: primer.pitch_class_histogram() for name, primer in (("major", major), ("minor", minor))}
+    for name, other in (("major", "minor"), ("minor", "major")):
+        histogram = sounded[name][1]
+        assert cosine(histogram, own[name]) > cosine(histogram, own[other]) + 0.1, name
+
+
+@pytest.mark.parametrize("key", ["A major", "E- major", "G minor"])
+def test_generate_sounds_in_the_key_asked_for(pretrained, key):
+    """music21's key analysis of the score finds the tonic asked for (the mode is the model's
+    choice) and the key signature is the key's."""
+    from music21 import key as m21key
+
+    score = pretrained.generate(n_steps=64, key=key, seed=0)
+    tonic, mode = key.split()
+    assert score.analyze("key").tonic.name == tonic
+    signature = score.recurse().getElementsByClass("KeySignature").first()
+    assert signature.sharps == m21key.Key(tonic, mode).sharps
+
+
+def test_each_seed_its_own_music_and_no_seed_a_new_piece_each_time():
+    """generate, continue_sequence and harmonize: the same seed gives the same music, another
+    seed other music; without a seed every call composes anew."""
+    nade = RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+    primer = corpus.parse("bach/bwv80.8").measures(0, 2)
+    melody = corpus.parse("bach/bwv269").parts[0].measures(0, 2)
+    composing = {
+        "generate": lambda seed: nade.generate_roll(n_steps=16, seed=seed)[0],
+        "continue": lambda seed: nade.continue_roll(primer, n_steps=16, seed=seed,
+                                                    include_prime=False)[0],
+        "harmonize": lambda seed: nade.harmonize_roll(melody, seed=seed, particles=2)[0],
+    }
+    for name, compose in composing.items():
+        first = compose(1)
+        assert compose(1) == first, name
+        assert compose(2) != first, f"{name}: seeds 1 and 2 give the same music"
+        assert compose(None) != compose(None), f"{name}: two unseeded calls give the same music"

@@ -149,3 +149,19 @@ def test_read_names_missing_and_unparseable_files(tmp_path):
     bad.write_text("<score-partwise><part id='P1'><measure>")
     with pytest.raises(ReadError, match="bad.musicxml: music21 cannot parse it"):
         read(bad)
+
+
+def test_a_note_held_over_the_bar_line_is_written_tied_and_struck_once(tmp_path):
+    """C5 from beat 3 of bar 1 for two bars' worth of beats, under moving quarter notes: the
+    MusicXML has it as tied pieces (start, stop) at C5, and it reads back as one note."""
+    held = (4, 8, 72)                                          # frames 4-11: over the bar line at 8
+    moving = [(2 * i, 2, 60 + 2 * (i % 3)) for i in range(8)]
+    roll = PianoRoll.from_notes([(t / 2, (t + d) / 2, p) for t, d, p in [held, *moving]],
+                                key="C major")
+    score = converter.parse(write(roll, tmp_path / "held.musicxml"))
+    pieces = [(element.getOffsetInHierarchy(score), n.quarterLength, n.tie.type if n.tie else None)
+              for element in score.recurse().notes
+              for n in (element.notes if element.isChord else [element]) if n.pitch.midi == 72]
+    assert pieces == [(2.0, 2.0, "start"), (4.0, 2.0, "stop")]
+    assert [n for n in from_stream(score, normalize_key=False).notes() if n[2] == 72] == [held]
+    assert read(tmp_path / "held.musicxml", normalize_key=False).notes() == roll.notes()

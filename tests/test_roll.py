@@ -31,11 +31,6 @@ def test_slicing_concat_and_equality():
         roll.concat(roll.replace(steps_per_quarter=4))
 
 
-def test_notes_are_runs_of_frames():
-    roll = roll_of([(60, 64), (60, 64), (64,), (), (60,)])
-    assert roll.notes() == [(0, 2, 60), (0, 3, 64), (4, 1, 60)]
-
-
 def test_from_notes_quantizes_to_nearest_frame_and_keeps_short_notes():
     roll = PianoRoll.from_notes([(0.0, 0.1, 60), (0.74, 1.26, 62), (1.5, 1.5, 64)],
                                 steps_per_quarter=2)
