@@ -551,8 +551,15 @@ def _live_arguments(p: argparse.ArgumentParser) -> None:
     _device_argument(p)
 
 
+def _port_name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a port's exact name (see `rnnrbm-music ports`), "
+                                         "got an empty one")
+    return text
+
+
 def _clock_in_argument(p) -> None:
-    p.add_argument("--clock-in", nargs="?", const=True, metavar="PORT",
+    p.add_argument("--clock-in", nargs="?", const=True, type=_port_name, metavar="PORT",
                    help="follow the MIDI clock a DAW sends to input PORT (exact name; alone: a "
                         "new virtual input VIRTUAL-clock): wait for its Start, play on its "
                         "pulses at its tempo (--bpm unused), stop with it and continue with it")

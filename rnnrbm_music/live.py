@@ -127,6 +127,10 @@ class LivePlayer:
                  clock_in: str | bool | None = None):
         bpm, channel, velocity, program = check_all(bpm=bpm, channel=channel, velocity=velocity,
                                                     program=program)
+        if clock_in is not None and clock_in is not True and not (
+                isinstance(clock_in, str) and clock_in.strip()):
+            raise ValueError(f"clock_in must be an input port's exact name, or True for a new "
+                             f"virtual input, got {clock_in!r}")
         if clock and clock_in:
             raise ValueError("clock and clock_in: a player sends the clock (it is the master) or "
                              "follows a master's, not both")
@@ -281,12 +285,11 @@ class LivePlayer:
                     self.all_notes_off()     # stopped, or a jump: nothing may hang
                     if not follower.wait_running(self._stop):
                         break
-                    transport = follower.transport
-                    anchor, frame = resume(follower.position, anchor, frame, per_frame, bar,
-                                           seekable)
+                    transport, position = follower.transport_state()
+                    anchor, frame = resume(position, anchor, frame, per_frame, bar, seekable)
                 pulse = anchor + frame * per_frame
                 row = None if max_frames is not None and frame >= max_frames else frames.get(frame)
-                outcome = follower.wait_for(pulse, transport, self._stop)
+                outcome = follower.wait_for(pulse, transport, self._stop, self.all_notes_off)
                 if row is None or outcome == STOPPED:   # the end has lasted its time, or stop()
                     break
                 if outcome != DUE:

@@ -9,7 +9,9 @@ input port and tells a player where the song is and when a pulse of the song is 
 Timing. Each pulse is stamped on the monotonic clock when it arrives, and arrives late by a
 varying transport delay (a JACK MIDI message waits for the next process cycle: 0 to one
 period). The tempo is the slope of a least-squares line through the last ``window`` pulses
-(24: a beat, so a tempo change is followed within a beat). A pulse's sending time is estimated
+(12: half a beat); a pulse that strays from that tempo by more than the transport's delay
+starts the line anew from the last interval, so a tempo change is followed from its second
+pulse on. A pulse's sending time is estimated
 as that line moved down to its earliest arrival in the window, as NTP estimates a clock from its
 least-delayed packets: the delay is never negative, so the pulses that came earliest were the
 least delayed. A player that sends at those times sends with the master's pulses, and its notes
@@ -30,6 +32,12 @@ PULSES_PER_SONG_POSITION = 6    # Song Position Pointer counts sixteenth notes
 # A gap this many pulses long (or 0.1 s, whichever is longer) means the clock paused: the
 # pulses before it say nothing of the tempo after it.
 _GAP_PULSES = 3
+# A clock silent this many pulses long (or 0.25 s) while the transport runs has gone away
+# without a Stop (a DAW that crashed, a cable pulled): the player turns its notes off.
+_SILENT_PULSES = 8
+# How far a pulse may stray from the tempo heard (beyond the delays seen) before it is taken as
+# the first pulse of a new tempo.
+_CHANGE_SECONDS = 0.001
 # A pulse of the song is predicted only this many pulses past the last one heard: if the master
 # stops sending clock, the player stops with it instead of running on by itself.
 _MAX_LEAD_PULSES = 1
@@ -79,6 +87,10 @@ class SongClock:
         self._ticks = 0            # pulses heard, running or not
         self._origin = 1           # the tick that is song position 0 (while running)
         self._recent: deque[tuple[int, float]] = deque(maxlen=window)   # (tick, arrival)
+        #: The song position the transport last started from (at Start, Continue or a Song
+        #: Position Pointer): where playing goes on, however many pulses have come since.
+        self.started_from = 0
+        self._jitter = 0.0         # the largest spread of delays seen over a whole window
         self._changed = threading.Condition()
 
     # --- hearing ---------------------------------------------------------------------------------
@@ -87,9 +99,12 @@ class SongClock:
         transport; anything else is ignored."""
         kind = message.type
         with self._changed:
+            if kind in ("clock", "start", "continue") and self._paused_before(at):
+                self._recent.clear()     # a master that sends clock only while it plays
             if kind == "clock":
-                if self._recent and at - self._recent[-1][1] > self._gap_seconds():
-                    self._recent.clear()
+                if self._tempo_changed_at(self._ticks + 1, at):
+                    while len(self._recent) > 1:     # the new tempo: from the last interval on
+                        self._recent.popleft()
                 self._ticks += 1
                 self._recent.append((self._ticks, at))
                 if self.running:
@@ -109,17 +124,49 @@ class SongClock:
                 return
             if kind != "clock":
                 self.transport += 1
+                self.started_from = self.position
             self._changed.notify_all()
 
-    def _gap_seconds(self) -> float:
+    def transport_state(self) -> tuple[int, int]:
+        """``(transport, started_from)`` read together: the count of transport messages and
+        the song position the last of them started the transport from (the pulses heard since
+        are not counted: the first pulse after Start is the downbeat, whenever it is read)."""
+        with self._changed:
+            return self.transport, self.started_from
+
+    def _tempo_changed_at(self, tick: int, at: float) -> bool:
+        """Whether pulse ``tick``, arriving at ``at``, cannot be of the tempo heard: earlier or
+        later than its predicted sending time by more than the transport delays pulses (the
+        largest spread of delays seen, plus ``_CHANGE_SECONDS``). The line lags a change by
+        its window; this catches a change at its first pulse."""
+        if len(self._recent) < 4:
+            return False
         seconds = self._pulse_seconds()
-        return max(0.1, _GAP_PULSES * seconds) if seconds else 0.1
+        if seconds is None:
+            return False
+        last = self._recent[-1][0]
+        envelope = self._sent_at(last, seconds)
+        spread = max(heard_at - (envelope - (last - heard) * seconds)
+                     for heard, heard_at in self._recent)
+        if len(self._recent) == self._recent.maxlen:
+            self._jitter = max(self._jitter, spread)     # the transport's, once a window is full
+        delay = at - (envelope + (tick - last) * seconds)
+        bound = max(spread, self._jitter) + _CHANGE_SECONDS
+        return not -bound < delay < bound
+
+    def _paused_before(self, at: float) -> bool:
+        """Whether the last pulse is longer ago than ``_GAP_PULSES`` pulses (0.1 s at least) at
+        the tempo heard."""
+        if not self._recent:
+            return False
+        seconds = self._pulse_seconds()
+        return seconds is not None and at - self._recent[-1][1] > max(0.1, _GAP_PULSES * seconds)
 
     # --- tempo -----------------------------------------------------------------------------------
     def _pulse_seconds(self) -> float | None:
         """Seconds per pulse: the least-squares slope of arrival against pulse over the window;
-        None before three pulses have been heard in a row."""
-        if len(self._recent) < 3:
+        None before two pulses have been heard in a row."""
+        if len(self._recent) < 2:
             return None
         ticks = [tick for tick, _ in self._recent]
         times = [at for _, at in self._recent]
@@ -130,7 +177,7 @@ class SongClock:
 
     @property
     def pulse_seconds(self) -> float | None:
-        """Seconds between the master's pulses, smoothed over the window; None until three
+        """Seconds between the master's pulses, smoothed over the window; None until two
         pulses have been heard in a row."""
         with self._changed:
             return self._pulse_seconds()
@@ -138,7 +185,7 @@ class SongClock:
     @property
     def bpm(self) -> float | None:
         """The master's tempo in quarter notes per minute (``60 / (24 * pulse_seconds)``);
-        None until three pulses have been heard in a row."""
+        None until two pulses have been heard in a row."""
         seconds = self.pulse_seconds
         return None if seconds is None else 60.0 / (seconds * PULSES_PER_QUARTER)
 
@@ -176,6 +223,12 @@ class SongClock:
             last = self._recent[-1][0]
             return last - self._origin + (at - self._sent_at(last, seconds)) / seconds
 
+    def _silent_at(self, now: float) -> bool:
+        if not self._recent:
+            return False
+        seconds = self._pulse_seconds() or 0.0
+        return now - self._recent[-1][1] > max(0.25, _SILENT_PULSES * seconds)
+
     # --- waiting ---------------------------------------------------------------------------------
     def wait_running(self, stop: threading.Event) -> bool:
         """Block until the transport runs (Start or Continue); False if ``stop`` is set first."""
@@ -186,10 +239,14 @@ class SongClock:
                 self._changed.wait(0.05)
             return True
 
-    def wait_for(self, pulse: float, transport: int, stop: threading.Event) -> str:
+    def wait_for(self, pulse: float, transport: int, stop: threading.Event,
+                 on_silence=None) -> str:
         """Block until song position ``pulse`` is due. Returns ``DUE``; ``TRANSPORT`` as soon
         as the transport count is no longer ``transport`` (Stop, Start, Continue, a new song
-        position) or the transport is stopped; ``STOPPED`` when ``stop`` is set."""
+        position) or the transport is stopped; ``STOPPED`` when ``stop`` is set. If the clock
+        falls silent meanwhile (``_SILENT_PULSES`` pulses, 0.25 s at least, with no Stop),
+        ``on_silence()`` is called, once, and the wait goes on."""
+        silenced = False
         while True:
             with self._changed:
                 while True:
@@ -198,9 +255,13 @@ class SongClock:
                     if self.transport != transport or not self.running:
                         return TRANSPORT
                     due = self._time_of(pulse)
-                    remaining = math.inf if due is None else due - time.monotonic()
+                    now = time.monotonic()
+                    remaining = math.inf if due is None else due - now
                     if remaining <= SPIN_SECONDS:
                         break
+                    if on_silence is not None and not silenced and self._silent_at(now):
+                        silenced = True
+                        on_silence()
                     # Woken by every pulse: a tempo change moves ``due``.
                     self._changed.wait(min(0.05, remaining - SPIN_SECONDS))
             spin_until(due)

@@ -21,18 +21,22 @@ import time
 import mido
 import rtmidi
 
-# rtmidi's own queue: at 24 clock pulses a beat and a few notes, seconds of MIDI.
-QUEUE_SIZE = 4096
+# rtmidi's own queue: over 20 minutes of clock at 120 bpm (48 pulses a second), so a port that
+# is not read for a while (a session answering) keeps its latest messages, not a warning.
+QUEUE_SIZE = 65536
+# Heard, stamped, and then passed over: System Exclusive and active sensing. rtmidi's own filter
+# would drop them before stamping, and the time since them would be lost from the next stamp.
+_IGNORED = {"sysex", "active_sensing"}
 
 
 class TimedInput:
     """An rtmidi input read by :meth:`poll`: ``(mido.Message, arrival)`` pairs, the arrival in
-    monotonic seconds. Clock and other system real-time messages are let through (rtmidi
-    filters them by default); System Exclusive and active sensing are not."""
+    monotonic seconds. Clock and the other system real-time messages are read; System
+    Exclusive and active sensing are skipped (after their time is counted)."""
 
     def __init__(self, midi_in: rtmidi.MidiIn, name: str):
         self._in, self.name, self.closed = midi_in, name, False
-        self._in.ignore_types(sysex=True, timing=False, active_sense=True)
+        self._in.ignore_types(sysex=False, timing=False, active_sense=False)
         self._since_first = 0.0       # the backend's stamps, summed (seconds)
         self._offset = math.inf       # monotonic time minus that sum, its lower envelope
 
@@ -50,7 +54,8 @@ class TimedInput:
                 message = mido.Message.from_bytes(data)
             except ValueError:
                 continue
-            return message, self._since_first + self._offset
+            if message.type not in _IGNORED:
+                return message, self._since_first + self._offset
         return None
 
     def drain(self) -> None:

@@ -15,8 +15,10 @@
         A DAW sending MIDI clock on a new virtual output NAME while recording PLAYER_PORT: each
         step is clock:BEATS@BPM (pulses, 24 a beat, continuing the pulse train at that tempo),
         start, stop, continue or songpos:SIXTEENTHS (a transport message half a pulse after the
-        last pulse). Writes every pulse's sending time and song position, the transport
-        messages' sending times, and every message received, with arrival times.
+        last pulse); --active-sensing adds active sensing every 0.3 s, half-way between
+        pulses, as many keyboards and interfaces send it. Writes every pulse's sending time and
+        song position, the transport messages' sending times, and every message received, with
+        arrival times.
 """
 
 import argparse
@@ -42,8 +44,8 @@ class Master:
     """Sends MIDI clock as a DAW does, on absolute deadlines (a sleep, then a spin), keeping
     each pulse's sending time and, while the transport runs, its song position."""
 
-    def __init__(self, port):
-        self.port = port
+    def __init__(self, port, sensing: bool = False):
+        self.port, self.sensing, self.sensed = port, sensing, 0.0
         self.pulses: list[list] = []       # [song position or None (stopped), sending time]
         self.transport: list[list] = []    # [message type, sending time]
         self.running, self.position = False, 0
@@ -58,6 +60,10 @@ class Master:
         for _ in range(round(beats * 24) if until is None else 10 ** 9):
             if until is not None and until():
                 break
+            if self.sensing and self.next_at - self.sensed > 0.3:   # half-way between pulses
+                wait_until(self.next_at - self.interval / 2)
+                self.port.send(mido.Message("active_sensing"))
+                self.sensed = self.next_at
             while events and events[0][0] <= self.next_at:
                 at, message = events.pop(0)
                 wait_until(at)
@@ -158,6 +164,7 @@ if __name__ == "__main__":
     parser.add_argument("--pedal", action="store_true")
     parser.add_argument("--clock", action="store_true")
     parser.add_argument("--steps", default="")
+    parser.add_argument("--active-sensing", action="store_true")
     args = parser.parse_args()
     if args.mode == "receive":
         port_name, out = args.names
@@ -177,7 +184,7 @@ if __name__ == "__main__":
             wait_for(player_port)
             listener = Listener(player_port)
             time.sleep(CONNECTION_SETTLES)
-            master = Master(clock_out)
+            master = Master(clock_out, sensing=args.active_sensing)
             master.play(args.steps)
             time.sleep(0.3)
             listener.close()

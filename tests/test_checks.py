@@ -56,6 +56,10 @@ BAD_VALUES = [
     (["play", "--program", "0"], "argument --program: must be a whole number from 1 to 128"),
     (["play", "--velocity", "128"], "argument --velocity: must be a whole number from 1 to 127"),
     (["play", "--bars", "0"], "argument --bars: must be a whole number from 1"),
+    (["play", "--clock-in="], "argument --clock-in: must be a port's exact name"),
+    (["play", "--clock", "--clock-in", "daw:daw"], "argument --clock-in: not allowed with "
+                                                  "argument --clock"),
+    (["live", "--in", "kb", "--clock-in", " "], "argument --clock-in: must be a port's exact"),
     (["live", "--in", "kb", "--in-channel", "17"], "argument --in-channel: must be a whole number "
                                                    "from 1 to 16, got 17"),
     (["live", "--in", "kb", "--silence-bars", "0"], "argument --silence-bars: must be a number "
@@ -152,6 +156,10 @@ def test_live_arguments_are_checked_before_a_port_is_opened():
         LivePlayer(channel=16, api="jack")
     with pytest.raises(ValueError, match="bpm must be a number from 4 to 1000"):
         LivePlayer(bpm=-60, api="jack")
+    with pytest.raises(ValueError, match="clock_in must be an input port's exact name, or True"):
+        LivePlayer(clock_in="", api="jack")
+    with pytest.raises(ValueError, match="a player sends the clock .* or follows a master's"):
+        LivePlayer(clock=True, clock_in="daw:daw", api="jack")
 
 
 def test_help_shows_every_default_once():

@@ -264,16 +264,17 @@ def song_grid(record):
 
 def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
     """A DAW sends a beat of clock at 120 bpm, Start, 4 beats, 4 more at 150 bpm, Stop, a beat
-    of clock while stopped, Continue, 2.5 beats, Stop. A frame a sixteenth long is due every
-    sixth pulse: every note-on arrives within one JACK period plus 1 ms of its pulse (a beat
-    after the tempo change, once the tempo is followed), none between Stop and Continue, and the
-    piece goes on after Continue from the frame where it stopped."""
+    of clock while stopped, Continue, 2.5 beats, Stop, and active sensing throughout. A frame a
+    sixteenth long is due every sixth pulse: every note-on arrives within one JACK period plus
+    1 ms of its pulse (from a beat after the tempo change; within a pulse during that beat),
+    none between Stop and Continue, and the piece goes on after Continue from the frame where
+    it stopped."""
     out = tmp_path / "clock.json"
     steps = [(60 + i % 12,) for i in range(42)]     # a new note every frame: 32 + 10 frames
     roll = PianoRoll.from_benchmark(steps, steps_per_quarter=4)
     master = peer("master", "daw", "rnnrbm-follow:rnnrbm-follow", out, "--steps",
                   "clock:1@120 start clock:4@120 clock:4@150 stop clock:1@150 continue "
-                  "clock:2.5@150 stop clock:0.5@150")
+                  "clock:2.5@150 stop clock:0.5@150", "--active-sensing")
     with LivePlayer(virtual_name="rnnrbm-follow", api="jack", clock_in="daw:daw") as player:
         schedule = player.play(roll)
     record = finish(master, out)
@@ -283,7 +284,7 @@ def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
     ons = [(t, m["note"]) for t, m in messages if m["type"] == "note_on" and m["velocity"]]
     assert [pitch for _, pitch in ons] == [pitch for pitch, in steps]
     errors = np.array([(t - grid[6 * frame]) * 1000 for frame, (t, _) in enumerate(ons)])
-    settled = np.r_[0:16, 20:42]                      # a beat after the change: frames 16-19
+    settled = np.r_[0:16, 20:42]             # frames 16-19: the first beat at 150 bpm
     assert np.abs(errors[settled]).max() <= jack.period_seconds * 1000 + 1
     assert np.abs(errors).max() <= 60 / 150 / 24 * 1000      # within a pulse while following
     (_, stop), (_, resume) = [event for event in record["transport"]
