@@ -35,7 +35,7 @@ import torch
 from . import keys
 from .checks import check_all, checked
 from .midi_clock import DUE, PULSES_PER_QUARTER, SPIN_SECONDS, STOPPED, ClockFollower, spin_until
-from .midi_ports import open_input, open_output
+from .midi_ports import Closing, open_input, open_output
 from .phrase import PhraseRecorder
 from .roll import PianoRoll, bar_frames, fold_into_range
 
@@ -98,7 +98,7 @@ class Schedule:
     frames_played: int = 0
 
 
-class LivePlayer:
+class LivePlayer(Closing):
     """Plays piano rolls and endless continuations to a MIDI output, in time.
 
     ``port`` opens an existing output by exact name; without it a virtual port
@@ -152,12 +152,6 @@ class LivePlayer:
         self.program = program
         if program is not None:
             self._send(mido.Message("program_change", channel=channel, program=program))
-
-    def __enter__(self) -> LivePlayer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop playing, silence everything and close the ports."""
@@ -477,7 +471,7 @@ class _Producer:
         self.thread.join(timeout=5)
 
 
-class LiveSession:
+class LiveSession(Closing):
     """Call and response: listen to a player on ``in_port``, answer with a continuation.
 
     What is played is quantized to frames on the session's bar grid: bars at ``bpm`` from
@@ -531,12 +525,6 @@ class LiveSession:
         self.heard: list[list[tuple[float, float, int]]] = []
         #: Each answer as it was played (in the player's key).
         self.answers: list[PianoRoll] = []
-
-    def __enter__(self) -> LiveSession:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def close(self) -> None:
         self.player.close()

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import deque
 
-from .midi_ports import open_input
+from .midi_ports import Closing, open_input
 
 PULSES_PER_QUARTER = 24
 PULSES_PER_SONG_POSITION = 6    # Song Position Pointer counts sixteenth notes
@@ -270,7 +270,7 @@ class SongClock:
                     return DUE
 
 
-class ClockFollower(SongClock):
+class ClockFollower(SongClock, Closing):
     """A :class:`SongClock` that hears a MIDI clock master on an input port: ``port`` opens an
     existing input by exact name (a DAW's clock output, a hardware MIDI interface); without it
     a virtual input ``virtual_name`` is created for the DAW to send its clock to. A thread
@@ -288,12 +288,6 @@ class ClockFollower(SongClock):
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="rnnrbm-music clock follower")
         self._reader.start()
-
-    def __enter__(self) -> ClockFollower:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def close(self) -> None:
         self._closed.set()

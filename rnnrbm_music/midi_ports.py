@@ -52,6 +52,16 @@ def _problem(error: Exception) -> str:
     return next((ours for theirs, ours in _BACKEND_PROBLEMS.items() if theirs in text), text)
 
 
+class Closing:
+    """``with`` for an object with a ``close()``: closed however the block ends."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 class LiveMidiError(RuntimeError):
     """A MIDI port could not be opened or created; the message says what to do."""
 
