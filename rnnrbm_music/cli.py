@@ -317,7 +317,7 @@ def cmd_ports(args) -> int:
         if "error" in ports:
             print(f"{api}: unavailable ({ports['error']})")
             continue
-        print(f"{api} inputs (for --in):")
+        print(f"{api} inputs (for --in, --clock-in):")
         print("".join(f"  {name}\n" for name in ports["inputs"]) or "  (none)\n", end="")
         print(f"{api} outputs (for --port / --out):")
         print("".join(f"  {name}\n" for name in ports["outputs"]) or "  (none)\n", end="")

@@ -274,14 +274,20 @@ class LivePlayer(Closing):
             per_frame = PULSES_PER_QUARTER / frames.steps_per_quarter
             bar = bar_frames(frames.time_signature, frames.steps_per_quarter) * per_frame
             anchor, frame, transport = from_pulse, 0, None
+            playing_already = follower.running     # from where it is, not where it started
             while True:
                 if transport != follower.transport or not follower.running:
                     self.all_notes_off()     # stopped, or a jump: nothing may hang
                     if not follower.wait_running(self._stop):
                         break
                     transport, position = follower.transport_state()
+                    if playing_already:
+                        position, playing_already = follower.position, False
                     anchor, frame = resume(position, anchor, frame, per_frame, bar, seekable)
                 pulse = anchor + frame * per_frame
+                if seekable and follower.position > pulse + per_frame:   # late: skip, silently
+                    frame = resume(follower.position, anchor, frame, per_frame, bar, True)[1]
+                    pulse = anchor + frame * per_frame
                 row = None if max_frames is not None and frame >= max_frames else frames.get(frame)
                 outcome = follower.wait_for(pulse, transport, self._stop, self.all_notes_off)
                 if row is None or outcome == STOPPED:   # the end has lasted its time, or stop()

@@ -75,7 +75,9 @@ def open_timed(api_name: str, name: str, virtual: bool) -> TimedInput:
     client of that name) on backend ``api_name`` (rtmidi's, e.g. ``"UNIX_JACK"``).
     Raises what rtmidi raises when the backend or the port cannot be opened."""
     api = getattr(rtmidi, f"API_{api_name}")
-    midi_in = rtmidi.MidiIn(api, name if virtual else "rnnrbm-music", QUEUE_SIZE)
+    # An existing port is read by a client of its own name: not the player's, which would then
+    # be renamed (JACK makes a taken client name NAME-01).
+    midi_in = rtmidi.MidiIn(api, name if virtual else "rnnrbm-music-in", QUEUE_SIZE)
     try:
         if virtual:
             midi_in.open_virtual_port(name)

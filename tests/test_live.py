@@ -364,3 +364,23 @@ def test_the_play_command_follows_a_clock_for_a_bar(jack, tmp_path, capsys):
     for _, on, _ in notes:       # on sixteenths (pulses 0, 6, ...) of bar 1 (pulses 0-95)
         position = min(grid, key=lambda p: abs(grid[p] - on))
         assert position % 6 == 0 and position < 96 and abs(on - grid[position]) < pulse / 3
+
+
+def test_a_piece_started_while_the_daw_plays_starts_on_its_next_downbeat(jack, tmp_path):
+    """play() called during bar 1 of a song already playing: the piece starts on bar 2's
+    downbeat, each frame on its pulse, none of bar 1 fired at once."""
+    out = tmp_path / "midsong.json"
+    roll = PianoRoll.from_benchmark([(60 + i,) for i in range(8)], steps_per_quarter=4)
+    master = peer("master", "daw6", "rnnrbm-mid:rnnrbm-mid", out, "--steps",
+                  "clock:1@120 start clock:10@120 stop")
+    with LivePlayer(virtual_name="rnnrbm-mid", api="jack", clock_in="daw6:daw6") as player:
+        while player.follower.position < 30:
+            time.sleep(0.005)
+        player.play(roll)
+    record = finish(master, out)
+    grid = song_grid(record)
+    ons = [t for t, m in record["messages"] if m["type"] == "note_on" and m["velocity"]]
+    positions = [min(grid, key=lambda p: abs(grid[p] - on)) for on in ons]
+    assert positions == [96 + 6 * i for i in range(8)]
+    assert max(abs(on - grid[p]) for on, p in zip(ons, positions)) * 1000 <= (
+        jack.period_seconds * 1000 + 1)
