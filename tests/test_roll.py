@@ -126,3 +126,26 @@ def test_notes_lasting_absurdly_long_are_a_read_error_not_a_memory_error():
 
     with pytest.raises(ReadError, match=r"huge.mid: the music lasts .* hours at 120 bpm"):
         PianoRoll.from_notes([(0, 2 ** 28, 60)], source="huge.mid")
+
+
+def test_from_benchmark_refuses_a_pitch_one_past_the_top_by_name():
+    assert roll_of([(21, 108)]).to_benchmark() == [(21, 108)]      # both ends of the piano
+    with pytest.raises(RangeError, match=r"^pitch 109 at step 1 is outside the range 21\.\.108$"):
+        roll_of([(60,), (109,)])
+    with pytest.raises(RangeError, match=r"^pitch 20 at step 0 is outside the range 21\.\.108$"):
+        roll_of([(20,)])
+
+
+def test_repeated_notes_are_strikes_where_the_same_pitch_ends():
+    # D a half note, D again a quarter (struck as the first ends), E, then D after the E:
+    # one re-strike; a note of another pitch, or after one, is none.
+    roll = PianoRoll.from_notes([(0, 1, 62), (1, 1.5, 62), (2, 3, 64), (3, 4, 62)])
+    assert roll.notes() == [(0, 2, 62), (2, 1, 62), (4, 2, 64), (6, 2, 62)]
+    assert roll.repeated_notes() == 1
+    assert PianoRoll.from_notes([(0, 1, 62), (2, 3, 62)]).repeated_notes() == 0   # a rest between
+
+
+def test_the_same_music_under_another_title_or_composer_is_equal():
+    roll = roll_of([(60,), (64, 67)], key="C major", title="Chorale", composer="J.S. Bach")
+    assert roll == roll.replace(title="Another") == roll.replace(composer="Someone else")
+    assert roll != roll.replace(key="A minor")
