@@ -1,7 +1,10 @@
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
+from rnnrbm_music.roll import meter_of_length
 
 
 def roll_of(steps, **context):
@@ -149,3 +152,10 @@ def test_the_same_music_under_another_title_or_composer_is_equal():
     roll = roll_of([(60,), (64, 67)], key="C major", title="Chorale", composer="J.S. Bach")
     assert roll == roll.replace(title="Another") == roll.replace(composer="Someone else")
     assert roll != roll.replace(key="A minor")
+
+
+def test_a_bar_has_a_meter_of_its_length_only_down_to_sixty_fourths():
+    assert meter_of_length(Fraction(1, 16), "4/4") == "1/64"
+    assert meter_of_length(Fraction(1, 32), "4/4") is None      # a 1/128 bar: no meter writes it
+    assert meter_of_length(Fraction(3, 32), "3/8") is None
+    assert meter_of_length(0, "3/4") is None                     # an empty bar has no meter
