@@ -159,3 +159,39 @@ def test_a_bar_has_a_meter_of_its_length_only_down_to_sixty_fourths():
     assert meter_of_length(Fraction(1, 32), "4/4") is None      # a 1/128 bar: no meter writes it
     assert meter_of_length(Fraction(3, 32), "3/8") is None
     assert meter_of_length(0, "3/4") is None                     # an empty bar has no meter
+
+
+def test_concat_of_several_records_each_tempo_where_its_roll_starts():
+    a, b, c = (roll_of([(60,), (62,)], bpm=bpm) for bpm in (120, 60, 90))
+    assert a.concat(b, c).tempos() == [(0, 120.0), (2, 60.0), (4, 90.0)]
+    # A change inside the first roll stays where it is when the next changes as far after the join.
+    first = roll_of([(60,)] * 4, tempo_changes=[(2, 90)])
+    second = roll_of([(62,)] * 4, bpm=90, tempo_changes=[(2, 60)])
+    assert first.concat(second).tempos() == [(0, 120.0), (2, 90.0), (6, 60.0)]
+    # An empty roll between two: the tempo of the one after it holds from the join.
+    assert a.concat(b[:0], c).tempos() == [(0, 120.0), (2, 90.0)]
+
+
+def test_concat_records_a_meter_change_one_frame_in_and_onto_an_empty_roll():
+    joined = roll_of([(60,)], time_signature="3/4").concat(roll_of([(62,)] * 4, time_signature="2/4"))
+    assert joined.measures() == [(0, 1, "1/8"), (1, 5, "2/4")]     # the short first bar is named
+    tune = roll_of([(62,), (64,)], time_signature="3/4", bpm=60)
+    after_nothing = roll_of([]).concat(tune)
+    assert after_nothing.to_benchmark() == tune.to_benchmark()
+    assert after_nothing.time_signature_changes == () and after_nothing.tempo_changes == ()
+
+
+def test_concat_keeps_rolls_without_onsets_without_and_names_a_mismatch():
+    benchmark = roll_of([(60,), (60,)])
+    assert benchmark.concat(benchmark).onsets is None
+    struck = PianoRoll.from_notes([(0, 0.5, 60), (0.5, 1, 60)])
+    assert benchmark.concat(struck).notes() == [(0, 2, 60), (2, 1, 60), (3, 1, 60)]
+    with pytest.raises(ValueError, match=r"^cannot concatenate piano rolls of different pitch ranges "
+                                         r"or frame rates: 21\.\.108 @ 2/quarter vs 36\.\.84 @ 2/quarter$"):
+        benchmark.concat(roll_of([(60,)], lowest=36, n_pitches=49))
+
+
+def test_from_benchmark_builds_a_roll_of_any_range():
+    roll = roll_of([(36,), (60, 84)], lowest=36, n_pitches=49)
+    assert (roll.lowest, roll.highest, roll.n_pitches) == (36, 84, 49)
+    assert roll.notes() == [(0, 1, 36), (1, 1, 60), (1, 1, 84)]
