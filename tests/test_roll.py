@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
-from rnnrbm_music.roll import meter_of_length
+from rnnrbm_music.roll import meter_of_length, midi_pitch_name
 
 
 def roll_of(steps, **context):
@@ -195,3 +195,9 @@ def test_from_benchmark_builds_a_roll_of_any_range():
     roll = roll_of([(36,), (60, 84)], lowest=36, n_pitches=49)
     assert (roll.lowest, roll.highest, roll.n_pitches) == (36, 84, 49)
     assert roll.notes() == [(0, 1, 36), (1, 1, 60), (1, 1, 84)]
+
+
+def test_midi_pitches_are_named_with_sharps_and_octaves():
+    assert [midi_pitch_name(p) for p in range(60, 72)] == [
+        "C4", "C#4", "D4", "D#4", "E4", "F4", "F#4", "G4", "G#4", "A4", "A#4", "B4"]
+    assert (midi_pitch_name(0), midi_pitch_name(21), midi_pitch_name(127)) == ("C-1", "A0", "G9")
