@@ -201,3 +201,14 @@ def test_midi_pitches_are_named_with_sharps_and_octaves():
     assert [midi_pitch_name(p) for p in range(60, 72)] == [
         "C4", "C#4", "D4", "D#4", "E4", "F4", "F#4", "G4", "G#4", "A4", "A#4", "B4"]
     assert (midi_pitch_name(0), midi_pitch_name(21), midi_pitch_name(127)) == ("C-1", "A0", "G9")
+
+
+def test_a_slice_keeps_the_re_strikes_and_takes_only_frame_ranges():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62), (2, 3, 62)])      # "D D D": three notes
+    assert d_d[0:4].notes() == [(0, 2, 62), (2, 2, 62)]
+    assert d_d[1:6].notes() == [(0, 1, 62), (1, 2, 62), (3, 2, 62)]       # the first held over
+    with pytest.raises(TypeError, match=r"^PianoRoll supports slicing by frames only, e\.g\. roll\[0:16\]$"):
+        d_d[2]
+    with pytest.raises(ValueError, match=r"^PianoRoll slices take every frame: roll\[a:b\], not "
+                                         r"roll\[a:b:step\]$"):
+        d_d[::2]
