@@ -1,10 +1,11 @@
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
-from rnnrbm_music.roll import meter_of_length, midi_pitch_name
+from rnnrbm_music.roll import fold_into_range, meter_of_length, midi_pitch_name
 
 
 def roll_of(steps, **context):
@@ -212,3 +213,30 @@ def test_a_slice_keeps_the_re_strikes_and_takes_only_frame_ranges():
     with pytest.raises(ValueError, match=r"^PianoRoll slices take every frame: roll\[a:b\], not "
                                          r"roll\[a:b:step\]$"):
         d_d[::2]
+
+
+def test_notes_moved_back_to_their_key_fold_only_when_they_leave_the_range():
+    edges = roll_of([(24,), (105,)], transposition=3)        # back down to 21 and 102: in range
+    top = roll_of([(105,)], transposition=-3)                 # back up to 108: in range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert edges.sounding_notes() == [(0, 1, 21), (1, 1, 102)]
+        assert top.sounding_notes() == [(0, 1, 108)]
+    low = roll_of([(22,), (23,), (40,)], transposition=4)     # back to 18, 19 and 36
+    with pytest.warns(UserWarning, match=r"^2 note\(s\) would leave 21\.\.108 .*\(-4 semitones\)") as caught:
+        assert low.sounding_notes() == [(0, 1, 30), (1, 1, 31), (2, 1, 36)]
+    assert caught[0].filename == __file__                     # the warning names the caller
+    with pytest.warns(UserWarning, match=r"^1 note\(s\) would leave"):
+        assert roll_of([(105,)], transposition=-6).sounding_notes() == [(0, 1, 99)]     # 111
+
+
+def test_fold_into_range_moves_by_as_many_octaves_as_it_takes():
+    pitches = (8, 9, 20, 21, 108, 109, 121)
+    assert [fold_into_range(p, 21, 108) for p in pitches] == [32, 21, 32, 21, 108, 97, 97]
+
+
+def test_a_slice_at_a_change_starts_in_it_and_one_ending_there_leaves_it_out():
+    roll = roll_of([(60,)] * 10, time_signature="3/4", tempo_changes=[(6, 90)],
+                   time_signature_changes=[(6, "2/4")])
+    assert roll[6:10].tempos() == [(0, 90.0)] and roll[6:10].time_signatures() == [(0, "2/4")]
+    assert roll[0:6].tempos() == [(0, 120.0)] and roll[0:6].time_signatures() == [(0, "3/4")]
