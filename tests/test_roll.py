@@ -240,3 +240,10 @@ def test_a_slice_at_a_change_starts_in_it_and_one_ending_there_leaves_it_out():
                    time_signature_changes=[(6, "2/4")])
     assert roll[6:10].tempos() == [(0, 90.0)] and roll[6:10].time_signatures() == [(0, "2/4")]
     assert roll[0:6].tempos() == [(0, 120.0)] and roll[0:6].time_signatures() == [(0, "3/4")]
+
+
+def test_transposing_by_a_semitone_moves_notes_and_re_strikes_alike():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62)])
+    assert d_d.transpose(1).notes() == [(0, 2, 63), (2, 2, 63)]
+    assert d_d.transpose(-1).notes() == [(0, 2, 61), (2, 2, 61)]
+    assert d_d.transpose(1).transpose(-1) == d_d
