@@ -247,3 +247,12 @@ def test_transposing_by_a_semitone_moves_notes_and_re_strikes_alike():
     assert d_d.transpose(1).notes() == [(0, 2, 63), (2, 2, 63)]
     assert d_d.transpose(-1).notes() == [(0, 2, 61), (2, 2, 61)]
     assert d_d.transpose(1).transpose(-1) == d_d
+
+
+def test_transposing_by_nothing_is_a_copy_that_keeps_the_re_strikes():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62)])       # music already in C: normalize moves it by 0
+    same = d_d.transpose(0)
+    assert same.notes() == [(0, 2, 62), (2, 2, 62)] and same == d_d
+    same.frames[:, 0] = True
+    same.onsets[:, 0] = True
+    assert d_d.notes() == [(0, 2, 62), (2, 2, 62)] and not d_d.onsets[:, 0].any()
