@@ -256,3 +256,9 @@ def test_transposing_by_nothing_is_a_copy_that_keeps_the_re_strikes():
     same.frames[:, 0] = True
     same.onsets[:, 0] = True
     assert d_d.notes() == [(0, 2, 62), (2, 2, 62)] and not d_d.onsets[:, 0].any()
+    assert roll_of([(60,)]).transpose(0).onsets is None                # runs stay runs
+
+
+def test_transposing_reaches_both_ends_of_the_piano():
+    assert roll_of([(22,), (107,)]).transpose(-1).to_benchmark() == [(21,), (106,)]
+    assert roll_of([(22,), (107,)]).transpose(1).to_benchmark() == [(23,), (108,)]
