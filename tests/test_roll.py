@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
-from rnnrbm_music.roll import fold_into_range, meter_of_length, midi_pitch_name
+from rnnrbm_music.roll import fold_into_range, meter_of_length, midi_pitch_name, value_map
 
 
 def roll_of(steps, **context):
@@ -262,3 +262,10 @@ def test_transposing_by_nothing_is_a_copy_that_keeps_the_re_strikes():
 def test_transposing_reaches_both_ends_of_the_piano():
     assert roll_of([(22,), (107,)]).transpose(-1).to_benchmark() == [(21,), (106,)]
     assert roll_of([(22,), (107,)]).transpose(1).to_benchmark() == [(23,), (108,)]
+
+
+def test_a_tempo_map_drops_repeats_and_changes_at_the_end():
+    changes = [(0, 90.0), (4, 60.0), (8, 60.0), (12, 90.0), (16, 100.0)]
+    assert value_map(changes, 120.0, 16) == (90.0, ((4, 60.0), (12, 90.0)))
+    assert value_map(changes, 120.0, 17) == (90.0, ((4, 60.0), (12, 90.0), (16, 100.0)))
+    assert value_map([], "4/4", 8) == ("4/4", ())
