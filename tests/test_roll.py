@@ -269,3 +269,17 @@ def test_a_tempo_map_drops_repeats_and_changes_at_the_end():
     assert value_map(changes, 120.0, 16) == (90.0, ((4, 60.0), (12, 90.0)))
     assert value_map(changes, 120.0, 17) == (90.0, ((4, 60.0), (12, 90.0), (16, 100.0)))
     assert value_map([], "4/4", 8) == ("4/4", ())
+
+
+def test_from_notes_names_the_source_and_counts_the_notes_it_folds():
+    with pytest.raises(RangeError, match=r"^tune\.mid: note 110 \(D8\) at quarter 1\.5 is outside "
+                                         r"the range 21\.\.108$"):
+        PianoRoll.from_notes([(0, 1, 60), (1.5, 2, 110)], source="tune.mid")
+    with pytest.raises(RangeError, match=r"^note 110 \(D8\)"):
+        PianoRoll.from_notes([(0, 1, 110)])
+    with pytest.warns(UserWarning, match=r"^tune\.mid: 2 note\(s\) outside 21\.\.108 moved by octaves "
+                                         r"into the range$"):
+        PianoRoll.from_notes([(0, 1, 110), (0, 1, 12), (0, 1, 60)], out_of_range="fold", source="tune.mid")
+    with pytest.raises(ValueError, match=r"^out_of_range must be 'error' or 'fold', got 'drop'$"):
+        PianoRoll.from_notes([(0, 1, 60)], out_of_range="drop")
+    assert len(PianoRoll.from_notes([])) == 0
