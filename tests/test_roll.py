@@ -280,6 +280,9 @@ def test_from_notes_names_the_source_and_counts_the_notes_it_folds():
     with pytest.warns(UserWarning, match=r"^tune\.mid: 2 note\(s\) outside 21\.\.108 moved by octaves "
                                          r"into the range$"):
         PianoRoll.from_notes([(0, 1, 110), (0, 1, 12), (0, 1, 60)], out_of_range="fold", source="tune.mid")
+    with pytest.warns(UserWarning, match=r"^1 note\(s\) outside") as caught:
+        PianoRoll.from_notes([(0, 1, 12)], out_of_range="fold")
+    assert caught[0].filename == __file__                     # the warning names the caller
     with pytest.raises(ValueError, match=r"^out_of_range must be 'error' or 'fold', got 'drop'$"):
         PianoRoll.from_notes([(0, 1, 60)], out_of_range="drop")
     assert len(PianoRoll.from_notes([])) == 0
