@@ -286,3 +286,13 @@ def test_from_notes_names_the_source_and_counts_the_notes_it_folds():
     with pytest.raises(ValueError, match=r"^out_of_range must be 'error' or 'fold', got 'drop'$"):
         PianoRoll.from_notes([(0, 1, 60)], out_of_range="drop")
     assert len(PianoRoll.from_notes([])) == 0
+
+
+def test_a_roll_holds_up_to_max_frames_and_says_how_long_music_beyond_lasts():
+    from rnnrbm_music import ReadError
+    from rnnrbm_music.roll import MAX_FRAMES
+    one_key = dict(lowest=60, n_pitches=1)                    # a megaframe of one key is a megabyte
+    assert len(PianoRoll.from_notes([(0, MAX_FRAMES / 2, 60)], **one_key)) == MAX_FRAMES
+    with pytest.raises(ReadError, match=r"^notes: the music lasts 2,000,000 frames \(138\.9 hours at "
+                                        r"120 bpm\), more than the 1,048,576 a piano roll holds"):
+        PianoRoll.from_notes([(0, 1_000_000, 60)], **one_key)
