@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
+from rnnrbm_music import roll as roll_module
 from rnnrbm_music.roll import fold_into_range, meter_of_length, midi_pitch_name, value_map
 
 
@@ -225,7 +226,7 @@ def test_notes_moved_back_to_their_key_fold_only_when_they_leave_the_range():
     low = roll_of([(22,), (23,), (40,)], transposition=4)     # back to 18, 19 and 36
     with pytest.warns(UserWarning, match=r"^2 note\(s\) would leave 21\.\.108 .*\(-4 semitones\)") as caught:
         assert low.sounding_notes() == [(0, 1, 30), (1, 1, 31), (2, 1, 36)]
-    assert not caught[0].filename.endswith("roll.py")          # the warning names a caller
+    assert caught[0].filename != roll_module.__file__          # the warning names a caller
     with pytest.warns(UserWarning, match=r"^1 note\(s\) would leave"):
         assert roll_of([(105,)], transposition=-6).sounding_notes() == [(0, 1, 99)]     # 111
 
@@ -282,7 +283,7 @@ def test_from_notes_names_the_source_and_counts_the_notes_it_folds():
         PianoRoll.from_notes([(0, 1, 110), (0, 1, 12), (0, 1, 60)], out_of_range="fold", source="tune.mid")
     with pytest.warns(UserWarning, match=r"^1 note\(s\) outside") as caught:
         PianoRoll.from_notes([(0, 1, 12)], out_of_range="fold")
-    assert not caught[0].filename.endswith("roll.py")          # the warning names a caller
+    assert caught[0].filename != roll_module.__file__          # the warning names a caller
     with pytest.raises(ValueError, match=r"^out_of_range must be 'error' or 'fold', got 'drop'$"):
         PianoRoll.from_notes([(0, 1, 60)], out_of_range="drop")
     assert len(PianoRoll.from_notes([])) == 0
