@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The CPU build of PyTorch; pyproject.toml keeps a range, this pin only picks the first install.
 TORCH_CPU := torch==2.13.0
 
-.PHONY: install demo test jackd benchmarks clean
+.PHONY: install demo test jackd benchmarks mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,27 @@ jackd:
 test: install jackd
 	$(PY) -m pytest -q
 
+# Mutation testing (slow, so not part of `make test`; docs/development.md): mutmut mutates
+# music21_io, midi_io, composer, roll, keys and cli ([tool.mutmut] in pyproject.toml) and lists
+# the mutants no test kills. MUTANTS picks some (MUTANTS='rnnrbm_music.roll.*'); MUTATION_JOBS
+# runs mutants side by side (default 1); a rerun tries only the mutants not yet tried.
+MUTANTS       ?=
+MUTATION_JOBS ?= 1
+
+$(VENV)/.mutation-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	@# The tests read ../shared from the repository's parent; mutmut runs them in mutants/.
+	@if [ -d ../shared ] && [ ! -e shared ]; then ln -s ../shared shared; fi
+	OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	@echo "Mutants no test kills (mutmut show NAME gives the change):"
+	@$(VENV)/bin/mutmut results
+
 benchmarks: install
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/train_speed.py
 
 clean:
-	rm -rf $(VENV) demo-output build *.egg-info
+	rm -rf $(VENV) demo-output build *.egg-info mutants

@@ -1,7 +1,12 @@
+import warnings
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
 from rnnrbm_music import PianoRoll, RangeError
+from rnnrbm_music import roll as roll_module
+from rnnrbm_music.roll import fold_into_range, meter_of_length, midi_pitch_name, value_map
 
 
 def roll_of(steps, **context):
@@ -121,3 +126,169 @@ def test_notes_lasting_absurdly_long_are_a_read_error_not_a_memory_error():
 
     with pytest.raises(ReadError, match=r"huge.mid: the music lasts .* hours at 120 bpm"):
         PianoRoll.from_notes([(0, 2 ** 28, 60)], source="huge.mid")
+
+
+def test_from_benchmark_refuses_a_pitch_one_past_the_top_by_name():
+    assert roll_of([(21, 108)]).to_benchmark() == [(21, 108)]      # both ends of the piano
+    with pytest.raises(RangeError, match=r"^pitch 109 at step 1 is outside the range 21\.\.108$"):
+        roll_of([(60,), (109,)])
+    with pytest.raises(RangeError, match=r"^pitch 20 at step 0 is outside the range 21\.\.108$"):
+        roll_of([(20,)])
+
+
+def test_repeated_notes_are_strikes_where_the_same_pitch_ends():
+    # D a half note, D again a quarter (struck as the first ends), E, then D after the E:
+    # one re-strike; a note of another pitch, or after one, is none.
+    roll = PianoRoll.from_notes([(0, 1, 62), (1, 1.5, 62), (2, 3, 64), (3, 4, 62)])
+    assert roll.notes() == [(0, 2, 62), (2, 1, 62), (4, 2, 64), (6, 2, 62)]
+    assert roll.repeated_notes() == 1
+    assert PianoRoll.from_notes([(0, 1, 62), (2, 3, 62)]).repeated_notes() == 0   # a rest between
+
+
+def test_the_same_music_under_another_title_or_composer_is_equal():
+    roll = roll_of([(60,), (64, 67)], key="C major", title="Chorale", composer="J.S. Bach")
+    assert roll == roll.replace(title="Another") == roll.replace(composer="Someone else")
+    assert roll != roll.replace(key="A minor")
+
+
+def test_a_bar_has_a_meter_of_its_length_only_down_to_sixty_fourths():
+    assert meter_of_length(Fraction(1, 16), "4/4") == "1/64"
+    assert meter_of_length(Fraction(1, 32), "4/4") is None      # a 1/128 bar: no meter writes it
+    assert meter_of_length(Fraction(3, 32), "3/8") is None
+    assert meter_of_length(0, "3/4") is None                     # an empty bar has no meter
+
+
+def test_concat_of_several_records_each_tempo_where_its_roll_starts():
+    a, b, c = (roll_of([(60,), (62,)], bpm=bpm) for bpm in (120, 60, 90))
+    assert a.concat(b, c).tempos() == [(0, 120.0), (2, 60.0), (4, 90.0)]
+    # A change inside the first roll stays where it is when the next changes as far after the join.
+    first = roll_of([(60,)] * 4, tempo_changes=[(2, 90)])
+    second = roll_of([(62,)] * 4, bpm=90, tempo_changes=[(2, 60)])
+    assert first.concat(second).tempos() == [(0, 120.0), (2, 90.0), (6, 60.0)]
+    # An empty roll between two: the tempo of the one after it holds from the join.
+    assert a.concat(b[:0], c).tempos() == [(0, 120.0), (2, 90.0)]
+
+
+def test_concat_records_a_meter_change_one_frame_in_and_onto_an_empty_roll():
+    joined = roll_of([(60,)], time_signature="3/4").concat(roll_of([(62,)] * 4, time_signature="2/4"))
+    assert joined.measures() == [(0, 1, "1/8"), (1, 5, "2/4")]     # the short first bar is named
+    tune = roll_of([(62,), (64,)], time_signature="3/4", bpm=60)
+    after_nothing = roll_of([]).concat(tune)
+    assert after_nothing.to_benchmark() == tune.to_benchmark()
+    assert after_nothing.time_signature_changes == () and after_nothing.tempo_changes == ()
+
+
+def test_concat_keeps_rolls_without_onsets_without_and_names_a_mismatch():
+    benchmark = roll_of([(60,), (60,)])
+    assert benchmark.concat(benchmark).onsets is None
+    struck = PianoRoll.from_notes([(0, 0.5, 60), (0.5, 1, 60)])
+    assert benchmark.concat(struck).notes() == [(0, 2, 60), (2, 1, 60), (3, 1, 60)]
+    with pytest.raises(ValueError, match=r"^cannot concatenate piano rolls of different pitch ranges "
+                                         r"or frame rates: 21\.\.108 @ 2/quarter vs 36\.\.84 @ 2/quarter$"):
+        benchmark.concat(roll_of([(60,)], lowest=36, n_pitches=49))
+
+
+def test_from_benchmark_builds_a_roll_of_any_range():
+    roll = roll_of([(36,), (60, 84)], lowest=36, n_pitches=49)
+    assert (roll.lowest, roll.highest, roll.n_pitches) == (36, 84, 49)
+    assert roll.notes() == [(0, 1, 36), (1, 1, 60), (1, 1, 84)]
+
+
+def test_midi_pitches_are_named_with_sharps_and_octaves():
+    assert [midi_pitch_name(p) for p in range(60, 72)] == [
+        "C4", "C#4", "D4", "D#4", "E4", "F4", "F#4", "G4", "G#4", "A4", "A#4", "B4"]
+    assert (midi_pitch_name(0), midi_pitch_name(21), midi_pitch_name(127)) == ("C-1", "A0", "G9")
+
+
+def test_a_slice_keeps_the_re_strikes_and_takes_only_frame_ranges():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62), (2, 3, 62)])      # "D D D": three notes
+    assert d_d[0:4].notes() == [(0, 2, 62), (2, 2, 62)]
+    assert d_d[1:6].notes() == [(0, 1, 62), (1, 2, 62), (3, 2, 62)]       # the first held over
+    with pytest.raises(TypeError, match=r"^PianoRoll supports slicing by frames only, e\.g\. roll\[0:16\]$"):
+        d_d[2]
+    with pytest.raises(ValueError, match=r"^PianoRoll slices take every frame: roll\[a:b\], not "
+                                         r"roll\[a:b:step\]$"):
+        d_d[::2]
+
+
+def test_notes_moved_back_to_their_key_fold_only_when_they_leave_the_range():
+    edges = roll_of([(24,), (105,)], transposition=3)        # back down to 21 and 102: in range
+    top = roll_of([(105,)], transposition=-3)                 # back up to 108: in range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert edges.sounding_notes() == [(0, 1, 21), (1, 1, 102)]
+        assert top.sounding_notes() == [(0, 1, 108)]
+    low = roll_of([(22,), (23,), (40,)], transposition=4)     # back to 18, 19 and 36
+    with pytest.warns(UserWarning, match=r"^2 note\(s\) would leave 21\.\.108 .*\(-4 semitones\)") as caught:
+        assert low.sounding_notes() == [(0, 1, 30), (1, 1, 31), (2, 1, 36)]
+    assert caught[0].filename != roll_module.__file__          # the warning names a caller
+    with pytest.warns(UserWarning, match=r"^1 note\(s\) would leave"):
+        assert roll_of([(105,)], transposition=-6).sounding_notes() == [(0, 1, 99)]     # 111
+
+
+def test_fold_into_range_moves_by_as_many_octaves_as_it_takes():
+    pitches = (8, 9, 20, 21, 108, 109, 121)
+    assert [fold_into_range(p, 21, 108) for p in pitches] == [32, 21, 32, 21, 108, 97, 97]
+
+
+def test_a_slice_at_a_change_starts_in_it_and_one_ending_there_leaves_it_out():
+    roll = roll_of([(60,)] * 10, time_signature="3/4", tempo_changes=[(6, 90)],
+                   time_signature_changes=[(6, "2/4")])
+    assert roll[6:10].tempos() == [(0, 90.0)] and roll[6:10].time_signatures() == [(0, "2/4")]
+    assert roll[0:6].tempos() == [(0, 120.0)] and roll[0:6].time_signatures() == [(0, "3/4")]
+
+
+def test_transposing_by_a_semitone_moves_notes_and_re_strikes_alike():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62)])
+    assert d_d.transpose(1).notes() == [(0, 2, 63), (2, 2, 63)]
+    assert d_d.transpose(-1).notes() == [(0, 2, 61), (2, 2, 61)]
+    assert d_d.transpose(1).transpose(-1) == d_d
+
+
+def test_transposing_by_nothing_is_a_copy_that_keeps_the_re_strikes():
+    d_d = PianoRoll.from_notes([(0, 1, 62), (1, 2, 62)])       # music already in C: normalize moves it by 0
+    same = d_d.transpose(0)
+    assert same.notes() == [(0, 2, 62), (2, 2, 62)] and same == d_d
+    same.frames[:, 0] = True
+    same.onsets[:, 0] = True
+    assert d_d.notes() == [(0, 2, 62), (2, 2, 62)] and not d_d.onsets[:, 0].any()
+    assert roll_of([(60,)]).transpose(0).onsets is None                # runs stay runs
+
+
+def test_transposing_reaches_both_ends_of_the_piano():
+    assert roll_of([(22,), (107,)]).transpose(-1).to_benchmark() == [(21,), (106,)]
+    assert roll_of([(22,), (107,)]).transpose(1).to_benchmark() == [(23,), (108,)]
+
+
+def test_a_tempo_map_drops_repeats_and_changes_at_the_end():
+    changes = [(0, 90.0), (4, 60.0), (8, 60.0), (12, 90.0), (16, 100.0)]
+    assert value_map(changes, 120.0, 16) == (90.0, ((4, 60.0), (12, 90.0)))
+    assert value_map(changes, 120.0, 17) == (90.0, ((4, 60.0), (12, 90.0), (16, 100.0)))
+    assert value_map([], "4/4", 8) == ("4/4", ())
+
+
+def test_from_notes_names_the_source_and_counts_the_notes_it_folds():
+    with pytest.raises(RangeError, match=r"^tune\.mid: note 110 \(D8\) at quarter 1\.5 is outside "
+                                         r"the range 21\.\.108$"):
+        PianoRoll.from_notes([(0, 1, 60), (1.5, 2, 110)], source="tune.mid")
+    with pytest.raises(RangeError, match=r"^note 110 \(D8\)"):
+        PianoRoll.from_notes([(0, 1, 110)])
+    with pytest.warns(UserWarning, match=r"^tune\.mid: 2 note\(s\) outside 21\.\.108 moved by octaves "
+                                         r"into the range$"):
+        PianoRoll.from_notes([(0, 1, 110), (0, 1, 12), (0, 1, 60)], out_of_range="fold", source="tune.mid")
+    with pytest.warns(UserWarning, match=r"^1 note\(s\) outside") as caught:
+        PianoRoll.from_notes([(0, 1, 12)], out_of_range="fold")
+    assert caught[0].filename != roll_module.__file__          # the warning names a caller
+    with pytest.raises(ValueError, match=r"^out_of_range must be 'error' or 'fold', got 'drop'$"):
+        PianoRoll.from_notes([(0, 1, 60)], out_of_range="drop")
+    assert len(PianoRoll.from_notes([])) == 0
+
+
+def test_a_roll_holds_up_to_max_frames_and_says_how_long_music_beyond_lasts():
+    from rnnrbm_music import ReadError
+    from rnnrbm_music.roll import MAX_FRAMES
+    one_key = dict(lowest=60, n_pitches=1)                    # a megaframe of one key is a megabyte
+    assert len(PianoRoll.from_notes([(0, MAX_FRAMES / 2, 60)], **one_key)) == MAX_FRAMES
+    with pytest.raises(ReadError, match=r"^notes: the music lasts 2,000,000 frames \(138\.9 hours at "
+                                        r"120 bpm\), more than the 1,048,576 a piano roll holds"):
+        PianoRoll.from_notes([(0, 1_000_000, 60)], **one_key)
