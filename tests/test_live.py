@@ -31,15 +31,20 @@ def jack():
     server.stop()
 
 
+def small_composer(conditional: str) -> RnnRbmComposer:
+    """A small untrained model that plays one or two notes a frame, as a melody."""
+    torch.manual_seed(0)
+    c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0, conditional=conditional)
+    c.model_ = build(RnnRbmConfig(88, 32, 16, conditional=conditional))
+    with torch.no_grad():
+        c.model_.bv.fill_(-4.0)
+    return c
+
+
 @pytest.fixture(scope="module", params=["rbm", "nade"])
 def composer(request):
-    """A small untrained model of either conditional: live playing works the same with both."""
-    torch.manual_seed(0)
-    c = RnnRbmComposer(n_hidden=32, n_recurrent=16, seed=0, conditional=request.param)
-    c.model_ = build(RnnRbmConfig(88, 32, 16, conditional=request.param))
-    with torch.no_grad():
-        c.model_.bv.fill_(-4.0)     # one or two notes per frame, as a melody
-    return c
+    """Either conditional: live playing works the same with both."""
+    return small_composer(request.param)
 
 
 def peer(*args):
@@ -294,11 +299,13 @@ def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
     assert silenced and silenced[0] - stop < 0.02, "All Notes Off follows Stop at once"
 
 
-def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, composer, tmp_path):
+def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, tmp_path):
     """The keyboard is a DAW too: it sends clock at 150 bpm and Start, plays the phrase from
     beat 1.5 of the song, and keeps the clock going. The phrase is placed on the song's bars
     and the answer's first note-on arrives on a pulse of the song's grid, as many frames after a
-    downbeat (after the phrase) as the answer's first note is into it."""
+    downbeat (after the phrase) as the answer's first note is into it. (One conditional: the
+    grid is the session's, the same for both, which the other call-and-response tests run.)"""
+    composer = small_composer("rbm")
     out = tmp_path / "answer-clock.json"
     keyboard = peer("keyboard", "kb3", "rnnrbm-answer3:rnnrbm-answer3", out, "--bpm", 150,
                     "--clock", "--timeout", 30)
