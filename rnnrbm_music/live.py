@@ -19,6 +19,7 @@ back below A0 or above C8 are moved by octaves into the piano's range, as on inp
 
 from __future__ import annotations
 
+import gc
 import math
 import queue
 import sys
@@ -53,17 +54,36 @@ def _one_torch_thread():
         torch.set_num_threads(threads)
 
 
+_real_time_depth = 0          # blocks entered and not left, under the lock
+_real_time_lock = threading.Lock()
+
+
 @contextmanager
-def _gil_handed_over_often(seconds: float = 0.0005):
-    """Inside the block, a Python thread that wants the GIL waits at most ``seconds`` for it
-    (Python's switch interval, 5 ms by default; restored after): a thread composing ahead
-    keeps the thread sending frames from its deadlines, and the thread reading a master's
-    clock from its pulses, no longer than this."""
+def _in_real_time(seconds: float = 0.0005):
+    """Inside the block (nested blocks count as one):
+
+    - a Python thread that wants the GIL waits at most ``seconds`` for it (Python's switch
+      interval, 5 ms by default; restored after): a thread composing ahead keeps the thread
+      sending frames from its deadlines, and the thread reading a master's clock from its
+      pulses, no longer than this;
+    - the objects that exist on entry are left out of garbage collection (``gc.freeze()``;
+      ``gc.unfreeze()`` on leaving): a full collection walks every object of the process, and
+      in a music21 script holding a corpus that is 0.1-0.2 s, a note that late. What the
+      performance itself allocates is still collected, in a few milliseconds at most."""
+    global _real_time_depth
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, seconds))
+    with _real_time_lock:
+        if _real_time_depth == 0:
+            gc.freeze()
+        _real_time_depth += 1
     try:
         yield
     finally:
+        with _real_time_lock:
+            _real_time_depth -= 1
+            if _real_time_depth == 0:
+                gc.unfreeze()
         sys.setswitchinterval(interval)
 
 
@@ -318,7 +338,7 @@ class LivePlayer(Closing):
         if not isinstance(music, PianoRoll):
             from .score_reading import from_stream
             music = from_stream(music, normalize_key=False)
-        with _gil_handed_over_often():
+        with _in_real_time():
             if self.follower is not None:
                 return self._follow([music], None, from_pulse, seekable=True)
             return self._perform([music], None, lead, start_at)
@@ -338,7 +358,7 @@ class LivePlayer(Closing):
         chunks = _Producer(stream, queue_chunks, self._stop)
         max_frames = bars * frames_per_bar if bars else None
         try:
-            with _gil_handed_over_often():
+            with _in_real_time():
                 if self.follower is not None:
                     return self._follow(chunks, max_frames, None, seekable=False)
                 return self._perform(chunks, max_frames, lead)
@@ -630,7 +650,7 @@ class LiveSession(Closing):
     def run(self, phrases: int | None = None) -> int:
         """Listen and answer, ``phrases`` times or until ``stop()`` / Ctrl+C; returns the count."""
         answered = 0
-        with _gil_handed_over_often():   # the ports' threads hear while the answer is composed
+        with _in_real_time():   # the ports' threads hear while the answer is composed
             while not self._stop.is_set() and (phrases is None or answered < phrases):
                 phrase = self.listen()
                 if phrase is None:
