@@ -58,9 +58,8 @@ def exact_rbm_log_probs(model, sequences):
     every = torch.tensor(list(itertools.product([0.0, 1.0], repeat=UNITS)), dtype=torch.float64)
     bv, bh = model.frame_rbms(sequences)
     B, T, _ = sequences.shape
-    free = rbm.free_energies(sequences.reshape(B * T, -1), model.W, bv.reshape(B * T, -1),
-                             bh.reshape(B * T, -1))
-    own = free[torch.arange(B * T), torch.arange(B * T)]
+    own = rbm.free_energy(sequences.reshape(B * T, -1), model.W, bv.reshape(B * T, -1),
+                          bh.reshape(B * T, -1))
     log_z = torch.logsumexp(-rbm.free_energies(every, model.W, bv.reshape(B * T, -1),
                                                bh.reshape(B * T, -1)), 1)
     return (-own - log_z).reshape(B, T).sum(1)
