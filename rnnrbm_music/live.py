@@ -67,9 +67,10 @@ def _in_real_time(seconds: float = 0.0005):
       sending frames from its deadlines, and the thread reading a master's clock from its
       pulses, no longer than this;
     - the objects that exist on entry are left out of garbage collection (``gc.freeze()``;
-      ``gc.unfreeze()`` on leaving): a full collection walks every object of the process, and
-      in a music21 script holding a corpus that is 0.1-0.2 s, a note that late. What the
-      performance itself allocates is still collected, in a few milliseconds at most."""
+      ``gc.unfreeze()`` on leaving): a full collection walks every object of the process
+      holding the GIL, about 0.3 s with 60 chorales parsed, and a note waits that long
+      (``benchmarks/live_timing.py``, large heap). What the performance itself allocates is
+      still collected, in a few milliseconds at most."""
     global _real_time_depth
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, seconds))
