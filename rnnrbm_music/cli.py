@@ -295,8 +295,9 @@ def cmd_evaluate(args) -> None:
         print(f"frame accuracy     {100 * figures['accuracy']:.2f} %")
         print(f"pseudo-NLL         {figures['pseudo_nll']:.4f} nats per frame")
     if args.json:
+        benchmark = any(item.endswith((".pickle", ".pkl")) for item in args.data)
         record = {**figures, "model": args.model or "pretrained", "data": args.data,
-                  "split": args.split, "known": args.known,
+                  "split": args.split if benchmark else None, "known": args.known,
                   "valid_fraction": args.valid_fraction, "split_seed": args.split_seed,
                   "seed": args.seed}
         Path(args.json).write_text(json.dumps(record, indent=2) + "\n")

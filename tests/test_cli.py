@@ -59,6 +59,12 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
     assert trained_on < held_out[0]["known_frames"] < held_out[1]["known_frames"]
     assert held_out[1]["known_frames"] == figures["known_frames"]   # training + validation frames
     assert "NLL per frame" in capsys.readouterr().out
+    # Files have no benchmark split: the record names none, only the fraction held out.
+    tunes = sorted((ROOT.parent / "shared" / "data" / "nottingham_midi").glob("ashover*.mid"))[:4]
+    assert main(["evaluate", str(model), "--data", *map(str, tunes), "--valid-fraction", "0.5",
+                 "--chains", "0", "--json", str(report)]) == 0
+    record = json.loads(report.read_text())
+    assert (record["split"], record["valid_fraction"]) == (None, 0.5)
 
 
 def test_an_rnn_nade_trains_evaluates_exactly_and_harmonizes(tmp_path, capsys):
