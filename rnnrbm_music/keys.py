@@ -6,7 +6,9 @@ pitch-class histogram, weighted by duration, is correlated with each algorithm's
 profiles in all twelve transpositions, and the best correlation wins. We apply that computation to
 the roll's histogram rather than to a music21 stream, so that every reader (music21, the fast MIDI
 path, the benchmark pickles) gets the same key from the same notes, in microseconds. It equals
-``analyze(...)`` on the stream up to the rounding of durations to frames.
+``analyze(...)`` on the stream up to the rounding of durations to frames, and one spelling: the
+major key a semitone above C is D- major (five flats) here, where music21's analysis keeps the
+C# of its pitch-class names (seven sharps).
 
 Normalizing moves major keys to C major and minor keys to C minor (the benchmarks' convention) by
 the smallest interval: -5 to +6 semitones (F# goes up to C).
@@ -23,7 +25,8 @@ from .roll import PianoRoll, RangeError
 
 
 
-# music21's preferred spellings of key tonics (its ``keysValidMajor`` / ``keysValidMinor``).
+# Key tonics as music21's analysis spells them (its pitch-class names, flipped to the enharmonic
+# where not among its ``keysValidMajor`` / ``keysValidMinor``), except D- major for its C# major.
 _MAJOR_TONICS = ("C", "D-", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 _MINOR_TONICS = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
 

@@ -56,26 +56,29 @@ def _one_torch_thread():
 
 _real_time_depth = 0          # blocks entered and not left, under the lock
 _real_time_lock = threading.Lock()
+_real_time_restore: tuple[float, bool] = (0.005, True)   # switch interval, whether to unfreeze
 
 
 @contextmanager
 def _in_real_time(seconds: float = 0.0005):
-    """Inside the block (nested blocks count as one):
+    """Inside the block (nested blocks, and blocks of several threads at once, count as one,
+    from the first entered to the last left):
 
     - a Python thread that wants the GIL waits at most ``seconds`` for it (Python's switch
       interval, 5 ms by default; restored after): a thread composing ahead keeps the thread
       sending frames from its deadlines, and the thread reading a master's clock from its
       pulses, no longer than this;
     - the objects that exist on entry are left out of garbage collection (``gc.freeze()``;
-      ``gc.unfreeze()`` on leaving): a full collection walks every object of the process
-      holding the GIL, about 0.3 s with 60 chorales parsed, and a note waits that long
-      (``benchmarks/live_timing.py``, large heap). What the performance itself allocates is
-      still collected, in a few milliseconds at most."""
-    global _real_time_depth
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, seconds))
+      ``gc.unfreeze()`` on leaving, unless the program had frozen objects itself): a full
+      collection walks every object of the process holding the GIL, about 0.3 s with 60
+      chorales parsed, and a note waits that long (``benchmarks/live_timing.py``, large heap).
+      Objects made during the block are collected as usual; garbage among those frozen
+      (bounded by what existed on entry) waits for the block's end."""
+    global _real_time_depth, _real_time_restore
     with _real_time_lock:
         if _real_time_depth == 0:
+            _real_time_restore = (sys.getswitchinterval(), gc.get_freeze_count() == 0)
+            sys.setswitchinterval(min(_real_time_restore[0], seconds))
             gc.freeze()
         _real_time_depth += 1
     try:
@@ -84,8 +87,10 @@ def _in_real_time(seconds: float = 0.0005):
         with _real_time_lock:
             _real_time_depth -= 1
             if _real_time_depth == 0:
-                gc.unfreeze()
-        sys.setswitchinterval(interval)
+                interval, unfreeze = _real_time_restore
+                sys.setswitchinterval(interval)
+                if unfreeze:
+                    gc.unfreeze()
 
 
 def sounding_pitches(roll: PianoRoll, of: np.ndarray | None = None) -> np.ndarray:

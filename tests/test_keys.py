@@ -12,8 +12,8 @@ TWELVE_TONE_ROW = np.ones(12)                                         # every pi
 
 
 def test_key_names_are_spelled_as_music21_spells_key_tonics():
-    """Major keys take flats where music21's keysValidMajor does (D-, A-), minor keys sharps
-    (C#, G#)."""
+    """As music21's key analysis names them (E- and A- major, C# and G# minor), except D- major
+    (five flats) where music21 keeps C# major (seven sharps)."""
     assert [key_name(pc, "major") for pc in (1, 3, 8, 10)] == [
         "D- major", "E- major", "A- major", "B- major"]
     assert [key_name(pc, "minor") for pc in (1, 3, 8, 10)] == [
@@ -72,3 +72,21 @@ def test_normalizing_moves_an_octave_the_other_way_where_a_note_would_leave_the_
     roll = normalize(PianoRoll.from_benchmark([(pitch,)]), key)
     assert (roll.transposition, roll.key) == (expected, key)
     assert roll.to_benchmark() == [(pitch + expected,)]
+
+
+@pytest.mark.parametrize("mode", ["major", "minor"])
+def test_the_key_found_is_music21s_on_the_same_notes_in_every_key(mode):
+    """Scales with their tonic triads in all twelve keys: the key music21's analyze('key')
+    finds in the stream is the one detect_key finds in its pitch-class histogram, named alike
+    (D- major for music21's C# major)."""
+    from music21 import note, stream
+
+    intervals = (0, 2, 4, 5, 7, 9, 11) if mode == "major" else (0, 2, 3, 5, 7, 8, 11)
+    triad = (0, intervals[2], 7)
+    for tonic in range(12):
+        pitches = [60 + tonic + i for i in intervals + triad * 3]
+        music = stream.Stream([note.Note(pitch, quarterLength=1) for pitch in pitches])
+        found = music.analyze("key")
+        theirs = f"{found.tonic.name} {found.mode}".replace("C# major", "D- major")
+        histogram = np.bincount([pitch % 12 for pitch in pitches], minlength=12)
+        assert detect_key(histogram) == theirs == key_name(tonic, mode), pitches

@@ -76,19 +76,16 @@ def notes_of(messages):
     return notes
 
 
-def assert_on_time(errors_ms, jack, at_most_ms):
+def assert_on_time(errors_ms, jack):
     """Note-ons ``errors_ms`` (ms after the times they are due) arrive on time: typically (the
-    median) within one JACK period plus 1 ms, each within ``at_most_ms``.
+    median) within one JACK period plus 2 ms, each within two periods plus 2 ms (7.3 ms, less
+    than half a pulse at 150 bpm: a note on the wrong pulse fails).
 
-    A machine busy for a moment delays one note by a JACK cycle or two, which the live
-    benchmark measures (p99) and this does not fail on; a note a pulse or a frame off does."""
+    The transport alone puts a note up to a period late, and a machine busy for a moment a
+    cycle more, which the live benchmark measures (p99) and this does not fail on."""
     errors = np.abs(np.asarray(errors_ms, dtype=float))
-    assert np.median(errors) <= jack.period_seconds * 1000 + 1, errors.round(2)
-    assert errors.max() <= at_most_ms, errors.round(2)
-
-
-def third_of_a_pulse_ms(bpm):
-    return 60 / bpm / 24 * 1000 / 3
+    assert np.median(errors) <= jack.period_seconds * 1000 + 2, errors.round(2)
+    assert errors.max() <= 2 * jack.period_seconds * 1000 + 2, errors.round(2)
 
 
 def test_a_second_process_receives_the_roll_in_order(jack, tmp_path):
@@ -136,6 +133,33 @@ def test_a_performance_leaves_the_objects_already_there_out_of_garbage_collectio
     finish(receiver, out)
     assert frozen and frozen[0] >= objects * 0.9, (frozen, objects)
     assert gc.get_freeze_count() == 0
+
+
+def test_performances_overlapping_in_two_threads_keep_real_time_until_the_last_ends():
+    """Two threads play at once, the first ends first: the second keeps the short switch
+    interval and the freeze; when it ends both are as before. A program's own gc.freeze() is
+    not undone."""
+    import gc
+    import sys
+
+    from rnnrbm_music.live import _in_real_time
+
+    interval = sys.getswitchinterval()
+    first, second = _in_real_time(), _in_real_time()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == 0.0005 and gc.get_freeze_count() > 0
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == interval and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _in_real_time():
+            pass
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_repeated_notes_arrive_struck_each_time(jack, tmp_path):
@@ -231,7 +255,7 @@ def test_call_and_response_answers_after_the_phrase(jack, composer, tmp_path):
     assert abs(bars - round(bars)) < 1e-6 and session.player.schedule.frames_played == 16
     frames = np.array([(on - start) / frame for _, on, _ in answer])
     assert (frames > -0.01).all()
-    assert_on_time((frames - frames.round()) * frame * 1000, jack, at_most_ms=frame * 1000 / 8)
+    assert_on_time((frames - frames.round()) * frame * 1000, jack)
 
 
 def test_ports_are_listed_and_bad_names_explained(jack):
@@ -311,8 +335,8 @@ def song_grid(record):
 def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
     """A DAW sends a beat of clock at 120 bpm, Start, 4 beats, 4 more at 150 bpm, Stop, a beat
     of clock while stopped, Continue, 2.5 beats, Stop, and active sensing throughout. A frame a
-    sixteenth long is due every sixth pulse: every note-on arrives within one JACK period plus
-    1 ms of its pulse (from a beat after the tempo change; within a pulse during that beat),
+    sixteenth long is due every sixth pulse: every note-on arrives on time for its pulse
+    (assert_on_time; from a beat after the tempo change, and within a pulse during that beat),
     none between Stop and Continue, and the piece goes on after Continue from the frame where
     it stopped."""
     out = tmp_path / "clock.json"
@@ -331,7 +355,7 @@ def test_following_a_daws_clock_plays_on_its_pulses(jack, tmp_path):
     assert [pitch for _, pitch in ons] == [pitch for pitch, in steps]
     errors = np.array([(t - grid[6 * frame]) * 1000 for frame, (t, _) in enumerate(ons)])
     settled = np.r_[0:16, 20:42]             # frames 16-19: the first beat at 150 bpm
-    assert_on_time(errors[settled], jack, third_of_a_pulse_ms(150))
+    assert_on_time(errors[settled], jack)
     assert np.abs(errors).max() <= 60 / 150 / 24 * 1000      # within a pulse while following
     (_, stop), (_, resume) = [event for event in record["transport"]
                               if event[0] in ("stop", "continue")][:2]
@@ -366,11 +390,13 @@ def test_call_and_response_on_a_daws_clock_answers_on_its_downbeat(jack, tmp_pat
     grid = song_grid(record)
     ons = sorted(on for _, on, _ in notes_of(record["messages"]))
     positions = [min(grid, key=lambda p: abs(grid[p] - on)) for on in ons]
-    assert all(position % (24 // steps) == 0 for position in positions), positions
-    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack,
-                   third_of_a_pulse_ms(150))
+    # Every note of the answer on the pulse of its frame, counted from a downbeat after the
+    # phrase (bar 5 or later).
     downbeat = positions[0] - reply.notes()[0][0] * 24 // steps
     assert downbeat % 96 == 0 and downbeat >= 4 * 96, (positions[0], reply.notes()[0])
+    due = sorted(downbeat + onset * 24 // steps for onset, _, _ in reply.notes())
+    assert positions == due
+    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack)
 
 
 def test_after_a_song_position_pointer_the_piece_goes_on_from_the_frame_there(jack, tmp_path):
@@ -398,8 +424,7 @@ def test_after_a_song_position_pointer_the_piece_goes_on_from_the_frame_there(ja
         first_sent.setdefault(position, sent)
         last_sent[position] = sent
     due = [first_sent[6 * i] for i in range(12)] + [last_sent[6 * i] for i in range(4, 16)]
-    assert_on_time([(on - sent) * 1000 for (on, _), sent in zip(ons, due)], jack,
-                   third_of_a_pulse_ms(120))
+    assert_on_time([(on - sent) * 1000 for (on, _), sent in zip(ons, due)], jack)
 
 
 def test_the_play_command_follows_a_clock_for_a_bar(jack, tmp_path, capsys):
@@ -421,8 +446,7 @@ def test_the_play_command_follows_a_clock_for_a_bar(jack, tmp_path, capsys):
     positions = [min(grid, key=lambda p: abs(grid[p] - on)) for on in ons]
     # On sixteenths (pulses 0, 6, ...) of bar 1 (pulses 0-95).
     assert all(position % 6 == 0 and position < 96 for position in positions), positions
-    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack,
-                   third_of_a_pulse_ms(150))
+    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack)
 
 
 def test_a_piece_started_while_the_daw_plays_starts_on_its_next_downbeat(jack, tmp_path):
@@ -441,5 +465,4 @@ def test_a_piece_started_while_the_daw_plays_starts_on_its_next_downbeat(jack, t
     ons = [t for t, m in record["messages"] if m["type"] == "note_on" and m["velocity"]]
     positions = [min(grid, key=lambda p: abs(grid[p] - on)) for on in ons]
     assert positions == [96 + 6 * i for i in range(8)]
-    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack,
-                   third_of_a_pulse_ms(120))
+    assert_on_time([(on - grid[p]) * 1000 for on, p in zip(ons, positions)], jack)

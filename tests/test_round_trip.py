@@ -1,11 +1,14 @@
-"""Round trips over whole real corpora: every MIDI file of ../shared/data/nottingham_midi and every
-Bach chorale of music21's corpus.
+"""Round trips over real corpora: the MIDI files of ../shared/data/nottingham_midi and the Bach
+chorales of music21's corpus. The default suite takes a fixed sample of the larger ones (every
+fourth Nottingham tune, every sixth chorale where the score is parsed again, a few MusicXML
+files); ``-m slow`` takes every file.
 
 - read -> write .mid: the file's note events (read back one by one with mido) are the roll's
   notes, each struck once, and reading the file gives the roll again;
 - read -> score (to_stream) -> read: the same frames, meter, tempo, pickup and key;
-- read -> write .musicxml -> read, the same through the file (a sample by default: parsing
-  MusicXML costs a third of a second a piece; all of them with ``-m slow``).
+- read -> write .musicxml -> read, the same through the file (parsing MusicXML costs a third of
+  a second a piece);
+- every note of the source is a note of the roll, struck once.
 """
 
 import pytest
