@@ -172,8 +172,7 @@ def write(music, path: str | os.PathLike, title: str | None = None, **plot_optio
     if fmt == "midi":
         from .midi_writer import write_midi
         return write_midi(music, path, title=title)
-    score = to_stream(music, title=title, composer=music.composer) \
-        if isinstance(music, PianoRoll) else music
+    score = to_stream(music, title=title) if isinstance(music, PianoRoll) else music
     # music21 writes an .mxl through a .musicxml of the same name beside it and deletes that
     # file after: write in a folder of our own, so a .musicxml asked for too survives.
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:

@@ -1,4 +1,5 @@
 
+import numpy as np
 import pytest
 from music21 import chord, converter, corpus, instrument, key, note, stream, tie
 
@@ -174,3 +175,56 @@ def test_a_note_held_over_the_bar_line_is_written_tied_and_struck_once(tmp_path)
     assert pieces == [(2.0, 2.0, "start"), (4.0, 2.0, "stop")]
     assert [n for n in from_stream(score, normalize_key=False).notes() if n[2] == 72] == [held]
     assert read(tmp_path / "held.musicxml", normalize_key=False).notes() == roll.notes()
+
+
+def test_music_given_as_text_that_cannot_be_read_is_one_clear_error():
+    """A URL is refused before music21 sees it (its converter would download it); text music21
+    cannot parse names the music and music21's complaint."""
+    from rnnrbm_music.music21_io import parse_text
+
+    with pytest.raises(ReadError, match="^the music given as text: a URL: download the file"):
+        parse_text("https://example.com/tune.abc")
+    with pytest.raises(ReadError, match=r"^the music given as text: music21 cannot parse it "
+                                        r"\(\w+(Error|Exception): .+\)$"):
+        read('<?xml version="1.0"?><score-partwise><part>')
+    # A URL further on (in ABC, a comment) is the music's, not something to fetch.
+    tune = parse_text("X:1\nT:Tune % from https://example.com\nM:4/4\nL:1/4\nK:C\nCDEF|\n")
+    assert [n.nameWithOctave for n in tune.recurse().notes] == ["C4", "D4", "E4", "F4"]
+
+
+def test_a_roll_is_written_into_new_folders_with_its_title_and_credit(tmp_path):
+    from music21 import converter
+
+    roll = PianoRoll.from_benchmark([(60, 64, 67)] * 4).replace(title="Study in C",
+                                                                 composer="rnnrbm-music")
+    for name in ("piece.musicxml", "piece.mid"):
+        path = write(roll, tmp_path / "new" / "folders" / name)
+        assert path.is_file()
+    # A music21 Stream is written as it is.
+    assert read(write(to_stream(roll), tmp_path / "stream.musicxml")) == read(
+        tmp_path / "new" / "folders" / "piece.musicxml")
+    score = converter.parse(tmp_path / "new" / "folders" / "piece.musicxml")
+    assert (score.metadata.bestTitle, score.metadata.composer) == ("Study in C", "rnnrbm-music")
+
+
+def test_unknown_output_kinds_are_one_clear_error(tmp_path):
+    roll = PianoRoll.from_benchmark([(60,)])
+    with pytest.raises(ValueError, match=r"piece.wav: unknown output kind '.wav'; use .mid"):
+        write(roll, tmp_path / "piece.wav")
+    with pytest.raises(ValueError, match="piece.png: a .png piano-roll plot needs a PianoRoll"):
+        write(to_stream(roll), tmp_path / "piece.png")
+
+
+def test_a_picture_is_drawn_with_the_title_accent_and_labels_asked_for(tmp_path, monkeypatch):
+    import rnnrbm_music.plot
+    from rnnrbm_music.music21_io import write_all
+
+    drawn = []
+    monkeypatch.setattr(rnnrbm_music.plot, "plot_roll",
+                        lambda roll, path, **options: drawn.append(options) or path)
+    roll = PianoRoll.from_benchmark([(60,), (62,)]).replace(title="Tune")
+    accent = np.array([True, False])
+    write_all(roll, [tmp_path / "a.png"], accent=accent, labels=("melody", "harmony"))
+    write(roll, tmp_path / "b.png", title="Other")
+    assert drawn[0]["accent"] is accent and drawn[0]["labels"] == ("melody", "harmony")
+    assert drawn[0]["title"] == "Tune" and drawn[1]["title"] == "Other"
