@@ -86,14 +86,26 @@ def parse_text(text: str):
                         f"music21 cannot parse it ({type(error).__name__}: {error})") from None
 
 
+#: The parsers a MIDI file can be read with ("auto": mido's).
+READERS = ("auto", "music21", "mido")
+
+
+def check_reader(reader: str) -> None:
+    """ValueError unless ``reader`` is one of :data:`READERS`."""
+    if reader not in READERS:
+        raise ValueError(f"reader={reader!r}: use one of {', '.join(map(repr, READERS))}")
+
+
 def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,
                 key_algorithm: str | None = None, trust_key: bool = False,
                 reader: Literal["auto", "music21", "mido"] = "auto",
                 **options) -> list[PianoRoll]:
     """Every piece in a file (an ABC or MusicXML file may hold an Opus of many), as PianoRolls.
 
-    Any failure is raised as :class:`ReadError` naming the file and the problem.
+    Any failure is raised as :class:`ReadError` naming the file and the problem; an unknown
+    ``reader`` as ValueError.
     """
+    check_reader(reader)
     path = Path(path).expanduser()
     if path.is_dir():
         raise ReadError(path, "a folder, not a music file (a folder of pieces is a corpus: "

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from music21 import chord, converter, corpus, instrument, key, note, stream, tie
 
+from conftest import NOTTINGHAM_MIDI
 from rnnrbm_music import PianoRoll, RangeError, ReadError, from_stream, read, to_stream, write
 from rnnrbm_music.keys import detect_key
 
@@ -228,3 +229,26 @@ def test_a_picture_is_drawn_with_the_title_accent_and_labels_asked_for(tmp_path,
     write(roll, tmp_path / "b.png", title="Other")
     assert drawn[0]["accent"] is accent and drawn[0]["labels"] == ("melody", "harmony")
     assert drawn[0]["title"] == "Tune" and drawn[1]["title"] == "Other"
+
+
+def test_music_given_as_text_is_read_as_a_file_would_be():
+    """Leading blank lines or spaces, or no format prefix but several lines (ABC's headers), are
+    music; it is moved to C like a file's, and a key signature it lacks is named after it."""
+    from rnnrbm_music.music21_io import is_music_text
+
+    assert is_music_text("\n  tinyNotation: 4/4 c4") and is_music_text("M:4/4\nK:C\nCDEF|")
+    assert not is_music_text("tunes/reel.abc")
+    d_major = read("tinyNotation: 4/4 d4 f# a d'")
+    assert (d_major.key, d_major.transposition, d_major.notes()[0][2]) == ("D major", -2, 60)
+    with pytest.warns(UserWarning, match="^the music given as text: no key signature to trust"):
+        read("tinyNotation: 4/4 d4 f# a d'", trust_key=True)
+
+
+def test_an_unknown_reader_is_one_clear_error():
+    """Not every file of a corpus reported broken: the argument is what is wrong."""
+    from rnnrbm_music import Corpus
+
+    for reading in (lambda: read(NOTTINGHAM_MIDI / "ashover1.mid", reader="musci21"),
+                    lambda: Corpus([NOTTINGHAM_MIDI / "ashover1.mid"], reader="musci21")):
+        with pytest.raises(ValueError, match="reader='musci21': use one of 'auto', 'music21'"):
+            reading()
