@@ -13,22 +13,6 @@ def snapshot(s):
              el.quarterLength, el.tie.type if el.tie else None) for el in s.recurse().notes]
 
 
-def assert_chorales_round_trip(chorales, every: int):
-    assert len(chorales) == 371 and not chorales.errors
-    for name, roll in zip(chorales.names[::every], chorales[::every]):
-        assert from_stream(to_stream(roll)) == roll, name
-
-
-def test_chorales_round_trip_sample(chorales):
-    """Every fourth chorale (tests/test_properties.py tries the property on made-up rolls too)."""
-    assert_chorales_round_trip(chorales, every=4)
-
-
-@pytest.mark.slow
-def test_all_chorales_round_trip(chorales):
-    assert_chorales_round_trip(chorales, every=1)
-
-
 def test_detected_key_is_music21s_on_the_chorales(chorales):
     """Our key is music21's analyze('key') up to rounding to frames: it agrees on the chorales."""
     agree = 0

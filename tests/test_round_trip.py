@@ -63,6 +63,17 @@ def test_every_nottingham_tune_round_trips_through_scores(nottingham):
     assert_score_round_trip(nottingham, every=1)
 
 
+def test_chorales_round_trip_through_scores_sample(chorales):
+    """Every fourth chorale."""
+    assert len(chorales) == 371 and not chorales.errors
+    assert_score_round_trip(chorales, every=4)
+
+
+@pytest.mark.slow
+def test_every_chorale_round_trips_through_scores(chorales):
+    assert_score_round_trip(chorales, every=1)
+
+
 def assert_musicxml_round_trip(corpus, folder, every: int):
     for i, (name, roll) in enumerate(zip(corpus.names, corpus)):
         if i % every == 0:
