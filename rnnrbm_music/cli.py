@@ -208,7 +208,7 @@ def cmd_train(args) -> int:
     best = (f", best valid {figure} per frame {result.best_valid:.4f} nats at epoch "
             f"{result.best_epoch}") \
         if result.best_valid is not None else ""
-    print(f"{result.epochs_trained} epochs{best}; the model of epoch {result.model_epoch} "
+    print(f"{_count(result.epochs_trained, 'epoch')}{best}; the model of epoch {result.model_epoch} "
           f"written to {args.out}")
     return INTERRUPTED if result.interrupted else 0
 

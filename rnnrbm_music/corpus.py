@@ -24,8 +24,8 @@ import numpy as np
 
 from . import __version__
 from .errors import ReadError
-from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, check_reader, is_music_text, parse_text,
-                         pieces_of, read_pieces)
+from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, check_reader, is_music_text, is_stream,
+                         parse_text, pieces_of, read_pieces)
 from .score_reading import from_stream
 from .progress import Progress
 from .roll import PianoRoll
@@ -129,12 +129,12 @@ class Corpus(Sequence[PianoRoll]):
         self.names: list[str] = []
         self.errors: list[ReadError] = []
         files: list[Path] = []
-        if isinstance(sources, (str, os.PathLike, PianoRoll)) or _is_stream(sources):
+        if isinstance(sources, (str, os.PathLike, PianoRoll)) or is_stream(sources):
             sources = [sources]
         for source in sources:
             if isinstance(source, PianoRoll):
                 self._add(source, "PianoRoll")
-            elif _is_stream(source):
+            elif is_stream(source):
                 self._add_stream(source)
             elif isinstance(source, str) and is_music_text(source):
                 self._add_stream(parse_text(source))
@@ -335,10 +335,6 @@ def _one_work(found, name: str) -> Path:
     stem = name.split("/")[-1]
     exact = [p for p in found if Path(p).stem == stem]
     return Path(sorted(exact or found, key=lambda p: Path(p).suffix != ".mxl")[0])
-
-
-def _is_stream(obj) -> bool:
-    return type(obj).__module__.startswith("music21") and hasattr(obj, "recurse")
 
 
 def as_corpus(data, **options) -> Corpus:

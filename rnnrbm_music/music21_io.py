@@ -47,6 +47,10 @@ def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: boo
     >>> read("tinyNotation: 3/4 c4 d e f2.", normalize_key=False).notes()[:2]
     [(0, 2, 60), (2, 2, 62)]
     """
+    check_reader(reader)
+    if is_stream(path):
+        raise TypeError(f"read() takes a file or music as text, not a music21 {type(path).__name__}:"
+                        " use from_stream() for that")
     if isinstance(path, str) and is_music_text(path):
         return from_stream(parse_text(path), steps_per_quarter, normalize_key, key_algorithm,
                            trust_key, source="the music given as text", **options)
@@ -82,8 +86,8 @@ def parse_text(text: str):
     try:
         return converter.parse(text)
     except Exception as error:  # music21 raises many kinds; all mean "cannot read this"
-        raise ReadError("the music given as text",
-                        f"music21 cannot parse it ({type(error).__name__}: {error})") from None
+        raise ReadError("the music given as text", f"music21 cannot parse it "
+                        f"({type(error).__name__}: {one_line(error)})") from None
 
 
 #: The parsers a MIDI file can be read with ("auto": mido's).
@@ -94,6 +98,17 @@ def check_reader(reader: str) -> None:
     """ValueError unless ``reader`` is one of :data:`READERS`."""
     if reader not in READERS:
         raise ValueError(f"reader={reader!r}: use one of {', '.join(map(repr, READERS))}")
+
+
+def one_line(error: Exception) -> str:
+    """An exception's message on one line (music21 quotes the text it choked on, newlines and
+    all)."""
+    return " ".join(str(error).split())
+
+
+def is_stream(music) -> bool:
+    """Whether ``music`` is a music21 Stream (a Score, Part, Opus...), without importing music21."""
+    return type(music).__module__.startswith("music21") and hasattr(music, "recurse")
 
 
 def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,
@@ -125,7 +140,8 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     try:
         parsed = converter.parse(path)
     except Exception as error:  # music21 raises many kinds; all mean "cannot read this file"
-        raise ReadError(path, f"music21 cannot parse it ({type(error).__name__}: {error})") from None
+        raise ReadError(path, f"music21 cannot parse it ({type(error).__name__}: {one_line(error)})") \
+            from None
     scores = pieces_of(parsed)
     if not scores:
         raise ReadError(path, "the file holds no pieces")

@@ -40,6 +40,8 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
     model = tmp_path / "jsb.safetensors"
     assert main(["train", str(JSB), "--epochs", "1", "--hidden", "8", "--recurrent", "4",
                  "--k", "1", "--out", str(model)]) == 0
+    printed = capsys.readouterr().out
+    assert "\n1 epoch" in printed and "1 epochs" not in printed
     report = tmp_path / "figures.json"
     assert main(["evaluate", str(model), "--data", str(JSB), "--split", "valid", "--chains", "4",
                  "--betas", "20", "--known", "train", "--json", str(report)]) == 0

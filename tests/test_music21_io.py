@@ -172,6 +172,11 @@ def test_music_given_as_text_that_cannot_be_read_is_one_clear_error():
     with pytest.raises(ReadError, match=r"^the music given as text: music21 cannot parse it "
                                         r"\(\w+(Error|Exception): .+\)$"):
         read('<?xml version="1.0"?><score-partwise><part>')
+    with pytest.raises(ReadError) as raised:       # ABC music21 chokes on, quoted on one line
+        read("abc: X:1\nK:Zq\n|:ab$$$")
+    assert "\n" not in str(raised.value) and "cannot parse it" in str(raised.value)
+    with pytest.raises(TypeError, match="not a music21 Score: use from_stream"):
+        read(corpus.parse("bach/bwv66.6"))
     # A URL further on (in ABC, a comment) is the music's, not something to fetch.
     tune = parse_text("X:1\nT:Tune % from https://example.com\nM:4/4\nL:1/4\nK:C\nCDEF|\n")
     assert [n.nameWithOctave for n in tune.recurse().notes] == ["C4", "D4", "E4", "F4"]
@@ -233,6 +238,7 @@ def test_an_unknown_reader_is_one_clear_error():
     from rnnrbm_music import Corpus
 
     for reading in (lambda: read(NOTTINGHAM_MIDI / "ashover1.mid", reader="musci21"),
+                    lambda: read("tinyNotation: 4/4 c4 d e f", reader="musci21"),
                     lambda: Corpus([NOTTINGHAM_MIDI / "ashover1.mid"], reader="musci21")):
         with pytest.raises(ValueError, match="reader='musci21': use one of 'auto', 'music21'"):
             reading()
