@@ -64,6 +64,17 @@ def key_name(tonic_pitch_class: int, mode: str) -> str:
     return f"{tonics[tonic_pitch_class % 12]} {mode}"
 
 
+def display_name(key: str) -> str:
+    """A key's name as musicians write it, for titles: music21's ``-`` flat as ``♭``, ``#`` as
+    ``♯``.
+
+    >>> display_name("D- major"), display_name("F# minor"), display_name("C major")
+    ('D♭ major', 'F♯ minor', 'C major')
+    """
+    tonic, mode = key.split()
+    return f"{tonic[0]}{tonic[1:].replace('-', '♭').replace('#', '♯')} {mode}"
+
+
 def parse_key(name: str) -> tuple[int, str]:
     """``"F# minor"`` -> ``(6, "minor")``. Accepts music21's names too (``"f# minor"``, ``"Bb major"``).
 
