@@ -535,13 +535,16 @@ class RnnRbmComposer:
         ``known``, e.g. the training corpus, which makes the estimate tighter) exactly, and
         ``n_chains`` AIS chains through ``n_betas`` temperatures estimate the rest
         (:func:`rnnrbm_music.evaluate.nll`). An RNN-NADE's NLL is exact, its accuracy comes
-        from ``n_chains`` exact draws per frame, and it has no pseudo-NLL (None). ``progress``
-        shows the frames done with an estimate of the time left.
+        from ``n_chains`` exact draws per frame, and it has no pseudo-NLL (None). With
+        ``n_chains=0`` an RNN-RBM's NLL is a lower bound (the known frames alone in Z:
+        ``nll_is_lower_bound``), and the figures that need the rest of Z (``nll_std``,
+        ``accuracy``, ``known_share``, ``ais``) are None. ``progress`` shows the frames done
+        with an estimate of the time left.
 
         >>> composer = RnnRbmComposer.pretrained()
         >>> figures = composer.evaluate(Corpus.from_music21("bach/bwv66.6"), n_chains=2, n_betas=20)
-        >>> sorted(figures)[:4]
-        ['accuracy', 'ais', 'frames', 'known_frames']
+        >>> sorted(figures)[:5]
+        ['accuracy', 'ais', 'frames', 'known_frames', 'known_share']
         >>> figures["layout"]              # the pretrained model learns onsets too
         '176 units: 88 sounding + 88 onset'
         """
@@ -551,13 +554,16 @@ class RnnRbmComposer:
         model = self._model()
         result = nll(model, data, n_chains=n_chains, n_betas=n_betas, known=known_data,
                      generator=torch.Generator(model.W.device).manual_seed(seed), progress=progress)
-        return {"layout": model.config.layout, "nll": result.nll, "nll_std": result.std,
+        rbm, bound = self.conditional == "rbm", self.conditional == "rbm" and n_chains == 0
+        return {"layout": model.config.layout, "nll": result.nll,
+                "nll_is_lower_bound": bound, "nll_std": None if bound else result.std,
                 "frames": result.frames,
-                "accuracy": result.accuracy, "known_frames": result.known_frames,
-                "known_share": result.known_share,
-                "pseudo_nll": (-pseudo_likelihood(model, data) if self.conditional == "rbm" else None),
+                "accuracy": None if bound else result.accuracy,
+                "known_frames": result.known_frames,
+                "known_share": None if bound else result.known_share,
+                "pseudo_nll": -pseudo_likelihood(model, data) if rbm else None,
                 "ais": {"n_chains": result.n_chains, "n_betas": result.n_betas,
-                        "schedule": result.schedule}}
+                        "schedule": result.schedule} if not bound else None}
 
     # --- files ----------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -67,6 +67,10 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
                  "--chains", "0", "--json", str(report)]) == 0
     record = json.loads(report.read_text())
     assert (record["split"], record["valid_fraction"]) == (None, 0.5)
+    # Without AIS (--chains 0) the NLL is a lower bound, and what needs the rest of Z is absent.
+    assert record["nll_is_lower_bound"] and record["nll"] > 0
+    assert [record[name] for name in ("nll_std", "accuracy", "known_share", "ais")] == [None] * 4
+    assert not held_out[0]["nll_is_lower_bound"] and held_out[0]["ais"]["n_chains"] == 2
 
 
 def test_an_rnn_nade_trains_evaluates_exactly_and_harmonizes(tmp_path, capsys):
