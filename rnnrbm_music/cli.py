@@ -40,18 +40,15 @@ def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
             normalize_key: bool = True):
     """The corpus the command line names, read; ValueError if it holds no music (a path that
     names nothing is an error here, not a piece skipped: it is a typo)."""
-    from .corpus import Corpus
+    from .corpus import MUSIC21_CORPUS, Corpus
 
     corpora = []
     paths = []
     for item in items:
         path = Path(item).expanduser()
-        if not (item.startswith("music21:") or path.exists() or glob.has_magic(item)):
+        if not (item.startswith(MUSIC21_CORPUS) or path.exists() or glob.has_magic(item)):
             raise ValueError(f"{item}: no such file or folder")
-        if item.startswith("music21:"):
-            corpora.append(Corpus.from_music21(item.split(":", 1)[1], normalize_key=normalize_key,
-                                               steps_per_quarter=steps_per_quarter or 2))
-        elif item.endswith((".pickle", ".pkl")):
+        if item.endswith((".pickle", ".pkl")):
             corpora.append(Corpus.from_benchmark(item, split, steps_per_quarter))
         else:
             paths.append(item)

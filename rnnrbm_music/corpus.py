@@ -33,6 +33,8 @@ from .roll import PianoRoll
 #: Frame step of each benchmark of Boulanger-Lewandowski et al. (2012), in frames per quarter.
 BENCHMARK_STEPS_PER_QUARTER = {"jsb_chorales": 1, "nottingham": 2, "musedata": 2, "piano_midi": 2}
 _READABLE = MIDI_SUFFIXES + MUSIC21_SUFFIXES
+#: How a source names a query of music21's own corpus ("music21:chorales", "music21:bach").
+MUSIC21_CORPUS = "music21:"
 #: Bumped whenever what a reader makes of a file changes (2: pickups, meter and tempo changes,
 #: repeats played out; 3: onsets; 4: titles and composers), so that no cache entry of an older
 #: reading is used.
@@ -101,7 +103,9 @@ class Corpus(Sequence[PianoRoll]):
 
     ``sources`` is one source or a list of them: a :class:`PianoRoll`, a music21 Stream (an
     Opus gives each of its scores), a file, a folder (searched recursively for MIDI, MusicXML,
-    ABC, Humdrum... files) or a glob pattern. ``errors`` lists what could not be read.
+    ABC, Humdrum... files), a glob pattern, music written as text, or ``"music21:QUERY"`` for
+    music21's own corpus (:meth:`from_music21`; ValueError if it has nothing for the query).
+    ``errors`` lists what could not be read.
 
     >>> from music21 import corpus
     >>> chorales = Corpus([corpus.parse("bach/bwv66.6"), corpus.parse("bach/bwv7.7")])
@@ -138,6 +142,8 @@ class Corpus(Sequence[PianoRoll]):
                 self._add_stream(source)
             elif isinstance(source, str) and is_music_text(source):
                 self._add_stream(parse_text(source))
+            elif isinstance(source, str) and source.startswith(MUSIC21_CORPUS):
+                files.extend(music21_corpus_paths(source[len(MUSIC21_CORPUS):]))
             elif isinstance(source, (str, os.PathLike)):
                 files.extend(self._expand(source))
             else:
@@ -238,24 +244,7 @@ class Corpus(Sequence[PianoRoll]):
         >>> len(Corpus.from_music21("bach/bwv66.6", progress=False))
         1
         """
-        from music21 import corpus as m21corpus
-
-        if query.lower() in ("chorales", "bach/chorales", "bach chorales"):
-            paths = [_one_work(m21corpus.getWork(name), name) for name in
-                     m21corpus.chorales.Iterator(returnType="filename")]
-        else:
-            paths = list(m21corpus.getComposer(query))
-            if not paths:
-                try:
-                    work = m21corpus.getWork(query)
-                except Exception:  # music21 raises CorpusException, or others on odd names
-                    work = []
-                paths = work if isinstance(work, list) else [work]
-            paths = [p for p in paths if Path(p).suffix.lower() in _READABLE]
-        if not paths:
-            raise ValueError(f"music21's corpus has nothing for {query!r}: try 'chorales', "
-                             "'bach', 'essenFolksong', 'ryansMammoth' or a work like 'bach/bwv66.6'")
-        return cls([str(p) for p in paths], **options)
+        return cls([str(p) for p in music21_corpus_paths(query)], **options)
 
     @classmethod
     def from_benchmark(cls, path: str | os.PathLike, split: str = "train",
@@ -335,6 +324,29 @@ def _one_work(found, name: str) -> Path:
     stem = name.split("/")[-1]
     exact = [p for p in found if Path(p).stem == stem]
     return Path(sorted(exact or found, key=lambda p: Path(p).suffix != ".mxl")[0])
+
+
+def music21_corpus_paths(query: str) -> list[Path]:
+    """The files of music21's own corpus a query names (see :meth:`Corpus.from_music21`);
+    ValueError naming the query where there are none."""
+    from music21 import corpus as m21corpus
+
+    if query.lower() in ("chorales", "bach/chorales", "bach chorales"):
+        paths = [_one_work(m21corpus.getWork(name), name) for name in
+                 m21corpus.chorales.Iterator(returnType="filename")]
+    else:
+        paths = list(m21corpus.getComposer(query))
+        if not paths:
+            try:
+                work = m21corpus.getWork(query)
+            except Exception:  # music21 raises CorpusException, or others on odd names
+                work = []
+            paths = work if isinstance(work, list) else [work]
+        paths = [p for p in paths if Path(p).suffix.lower() in _READABLE]
+    if not paths:
+        raise ValueError(f"music21's corpus has nothing for {query!r}: try 'chorales', "
+                         "'bach', 'essenFolksong', 'ryansMammoth' or a work like 'bach/bwv66.6'")
+    return [Path(p) for p in paths]
 
 
 def as_corpus(data, **options) -> Corpus:

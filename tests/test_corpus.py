@@ -121,3 +121,12 @@ def test_music21_queries():
     assert len(Corpus.from_music21("bach/bwv66.6", progress=False)) == 1
     with pytest.raises(ValueError, match="nothing for 'no-such-composer'"):
         Corpus.from_music21("no-such-composer")
+
+
+def test_music21s_corpus_is_named_as_on_the_command_line():
+    """``Corpus("music21:QUERY")`` takes what ``Corpus.from_music21(QUERY)`` does; a query with
+    nothing behind it is one clear error, not an empty corpus."""
+    corpus = Corpus(["music21:bach/bwv66.6", "music21:bach/bwv86.6"], progress=False)
+    assert [roll.key for roll in corpus] == ["F# minor", "E major"]
+    with pytest.raises(ValueError, match="music21's corpus has nothing for 'nosuchcomposer'"):
+        Corpus("music21:nosuchcomposer")
