@@ -24,7 +24,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ReadError
-from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, check_reader, is_music_text, is_stream,
+from .music21_io import (MIDI_SUFFIXES, MUSIC21_SUFFIXES, check_reading, is_music_text, is_stream,
                          parse_text, pieces_of, read_pieces)
 from .score_reading import from_stream
 from .progress import Progress
@@ -122,7 +122,7 @@ class Corpus(Sequence[PianoRoll]):
                  expand_repeats: bool = True, realize_chord_symbols: bool = False,
                  strict: bool = False, workers: int | None = None, cache: bool = True,
                  cache_dir: str | os.PathLike | None = None, progress: bool = True):
-        check_reader(reader)
+        check_reading(reader, {}, "Corpus")
         self.settings = dict(steps_per_quarter=steps_per_quarter, normalize_key=normalize_key,
                              key_algorithm=key_algorithm, trust_key=trust_key,
                              out_of_range=out_of_range, reader=reader,

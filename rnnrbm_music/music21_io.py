@@ -25,6 +25,8 @@ MIDI_SUFFIXES = (".mid", ".midi")
 MUSIC21_SUFFIXES = (".mxl", ".musicxml", ".xml", ".abc", ".krn", ".mei", ".rntxt")
 #: Reading options that only scores have (MIDI files hold no repeats or chord symbols).
 SCORE_OPTIONS = ("expand_repeats", "realize_chord_symbols")
+#: The further reading options ``read`` and ``read_pieces`` take (``**options``).
+READING_OPTIONS = ("lowest", "n_pitches", "out_of_range", *SCORE_OPTIONS)
 
 
 def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: bool = True,
@@ -47,7 +49,7 @@ def read(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_key: boo
     >>> read("tinyNotation: 3/4 c4 d e f2.", normalize_key=False).notes()[:2]
     [(0, 2, 60), (2, 2, 62)]
     """
-    check_reader(reader)
+    check_reading(reader, options)
     if is_stream(path):
         raise TypeError(f"read() takes a file or music as text, not a music21 {type(path).__name__}:"
                         " use from_stream() for that")
@@ -94,10 +96,15 @@ def parse_text(text: str):
 READERS = ("auto", "music21", "mido")
 
 
-def check_reader(reader: str) -> None:
-    """ValueError unless ``reader`` is one of :data:`READERS`."""
+def check_reading(reader: str, options: dict, function: str = "read") -> None:
+    """ValueError unless ``reader`` is one of :data:`READERS`; TypeError naming ``function``
+    for an option not among :data:`READING_OPTIONS` (a misspelt keyword)."""
     if reader not in READERS:
         raise ValueError(f"reader={reader!r}: use one of {', '.join(map(repr, READERS))}")
+    unknown = sorted(set(options) - set(READING_OPTIONS))
+    if unknown:
+        raise TypeError(f"{function}() got an unexpected keyword argument {unknown[0]!r}; its "
+                        f"reading options are {', '.join(READING_OPTIONS)}")
 
 
 def one_line(error: Exception) -> str:
@@ -120,7 +127,7 @@ def read_pieces(path: str | os.PathLike, steps_per_quarter: int = 2, normalize_k
     Any failure is raised as :class:`ReadError` naming the file and the problem; an unknown
     ``reader`` as ValueError.
     """
-    check_reader(reader)
+    check_reading(reader, options, "read_pieces")
     path = Path(path).expanduser()
     if path.is_dir():
         raise ReadError(path, "a folder, not a music file (a folder of pieces is a corpus: "

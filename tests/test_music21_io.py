@@ -242,3 +242,9 @@ def test_an_unknown_reader_is_one_clear_error():
                     lambda: Corpus([NOTTINGHAM_MIDI / "ashover1.mid"], reader="musci21")):
         with pytest.raises(ValueError, match="reader='musci21': use one of 'auto', 'music21'"):
             reading()
+
+
+def test_a_misspelt_reading_option_is_named_against_read():
+    with pytest.raises(TypeError, match="read\\(\\) got an unexpected keyword argument "
+                                        "'expand_repeat'; its reading options are lowest"):
+        read("tinyNotation: 4/4 c4 d e f", expand_repeat=False)
