@@ -267,13 +267,14 @@ def test_a_folder_given_to_read_is_one_clear_error(tmp_path):
 
 
 def test_a_file_of_several_pieces_is_read_piece_by_piece(tmp_path):
-    """An ABC file of three untitled tunes: read_pieces titles them after the file and their
-    place in it; read() refuses it in one line pointing to Corpus."""
+    """An ABC file of three tunes, the second titled: read_pieces titles the others after the
+    file and their place in it; read() refuses it in one line pointing to Corpus."""
     from rnnrbm_music.music21_io import read_pieces
 
     tunes = tmp_path / "tunes.abc"
-    tunes.write_text("".join(f"X:{n}\nM:4/4\nL:1/4\nK:G\nGABc|d4|\n\n" for n in (1, 2, 3)))
-    assert [roll.title for roll in read_pieces(tunes)] == ["tunes #1", "tunes #2", "tunes #3"]
+    tunes.write_text("".join(f"X:{n}\n{title}M:4/4\nL:1/4\nK:G\nGABc|d4|\n\n"
+                             for n, title in ((1, ""), (2, "T:The Second\n"), (3, ""))))
+    assert [roll.title for roll in read_pieces(tunes)] == ["tunes #1", "The Second", "tunes #3"]
     with pytest.raises(ReadError, match=f"^{tunes}: holds 3 pieces; read it with "
                                         f"Corpus\\('{tunes}'\\)$"):
         read(tunes)
