@@ -304,11 +304,12 @@ class RnnRbmComposer:
         """An endless continuation (of ``prime``, or from scratch in ``key``), ``chunk_steps``
         frames at a time; only the recurrent state is kept between chunks, so memory stays
         bounded however long it runs. Used by live playing."""
+        check_all(k=k, temperature=temperature, seed=seed)
         if prime is not None:
             context = self.to_roll(prime, "primer")
         else:
-            context = self.generate_roll(1, k, temperature, seed, key, time_signature, bpm)[0]
-        state = self._state_after(context if prime is not None else self._tonic_chord(key))
+            context = self._scratch_context(key, time_signature, bpm)
+        state = self._state_after(context if prime is not None else self._tonic_chord(context.key))
         generator = self._generator(seed)
         while True:
             frames, state = self._draw(chunk_steps, state, generator, k, temperature)
@@ -319,21 +320,26 @@ class RnnRbmComposer:
                       seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
                       bpm: float = 120, n: int = 1, n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`generate`, as PianoRolls."""
-        name, time_signature, bpm, *_ = check_all(
-            key=key, time_signature=time_signature, bpm=bpm,
-            **({"n_bars": n_bars} if n_bars is not None else {"n_steps": n_steps}), k=k,
-            temperature=temperature, seed=seed, n=n)
+        check_all(**({"n_bars": n_bars} if n_bars is not None else {"n_steps": n_steps}), k=k,
+                  temperature=temperature, seed=seed, n=n)
+        context = self._scratch_context(key, time_signature, bpm)
         if n_bars is not None:
-            n_steps = self._frames_of_bars(n_bars, time_signature)
-        context = PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
-                            steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
-                            bpm=bpm, key=name, composer=CREDIT,
-                            transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
-        pieces = self._in_mode(n_steps, k, temperature, seed, n, name)
+            n_steps = self._frames_of_bars(n_bars, context.time_signature)
+        pieces = self._in_mode(n_steps, k, temperature, seed, n, context.key)
         return [self.decode(frames, context).replace(
                     key=found, title=f"Study in {keys.display_name(found)}"
                     + (f" no. {i + 1}" if n > 1 else ""))
                 for i, (frames, found) in enumerate(pieces)]
+
+    def _scratch_context(self, key: str, time_signature: str, bpm: float) -> PianoRoll:
+        """An empty roll in ``key`` (moved to C where the model normalizes keys), meter and tempo,
+        credited to the model: what music composed from scratch is decoded into. ValueError for
+        a key, meter or tempo it cannot take."""
+        name, time_signature, bpm = check_all(key=key, time_signature=time_signature, bpm=bpm)
+        return PianoRoll(np.zeros((0, self._model().config.n_pitches), bool),
+                         steps_per_quarter=self.steps_per_quarter, time_signature=time_signature,
+                         bpm=bpm, key=name, composer=CREDIT,
+                         transposition=keys.normalizing_interval(name) if self.normalize_key else 0)
 
     def _tonic_chord(self, key: str) -> PianoRoll | None:
         """Two frames of the tonic chord of C in ``key``'s mode (C3, E or E-flat 4, G4, C5), to
