@@ -370,12 +370,13 @@ class RnnRbmComposer:
         tonic, mode = keys.parse_key(key)
         pieces = []
         for i, first in enumerate(drawn):
-            frames, tries = first, 1
-            while self._mode_of(frames) not in (None, mode) and tries < MODE_TRIES:
+            frames, found = first, self._mode_of(first)
+            for tries in range(1, MODE_TRIES):
+                if found in (None, mode):
+                    break
                 retry = None if seed is None else seed + 1_000_003 * tries + i
                 frames = self.sample_frames(n_steps, prime, k, temperature, retry, None, 1)[0]
-                tries += 1
-            found = self._mode_of(frames)
+                found = self._mode_of(frames)
             if found in (None, mode):
                 pieces.append((frames, key))
                 continue
