@@ -56,6 +56,17 @@ def _mido_key(key_name: str) -> str:
     return name + ("m" if mode == "minor" else "")
 
 
+def midi_text(text: str) -> str:
+    """``text`` as a MIDI text event holds it: Latin-1 (mido's charset for them), ``♭`` and
+    ``♯`` written ``b`` and ``#``, any other character outside Latin-1 as ``?``.
+
+    >>> midi_text("Study in B♭ minor"), midi_text("Étude in F♯"), midi_text("练习")
+    ('Study in Bb minor', 'Étude in F#', '??')
+    """
+    text = text.replace("♭", "b").replace("♯", "#")
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
 def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
                time_signatures: list[tuple[Fraction, str]], key: str | None = None,
                title: str | None = None, end: Fraction = Fraction(0)) -> mido.MidiFile:
@@ -66,7 +77,7 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
     def tick(quarter) -> int:
         return round(Fraction(quarter) * TICKS_PER_QUARTER)
 
-    conductor = [(0, mido.MetaMessage("track_name", name=title or "rnnrbm-music"))]
+    conductor = [(0, mido.MetaMessage("track_name", name=midi_text(title or "rnnrbm-music")))]
     for at, signature in time_signatures:
         numerator, denominator = parse_time_signature(signature)
         conductor.append((tick(at), mido.MetaMessage(
@@ -84,7 +95,7 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
             raise ValueError(f"{len(bad)} note(s) of track {track.name!r} leave MIDI's 0..127 "
                              f"(e.g. {bad[0]})")
         notes = one_note_at_a_time(track.notes)   # no key struck twice at once
-        timed = [(0, mido.MetaMessage("track_name", name=track.name)),
+        timed = [(0, mido.MetaMessage("track_name", name=midi_text(track.name))),
                  (0, mido.Message("program_change", program=track.program, channel=track.channel))]
         # (tick, 0 for off / 1 for on, pitch): offs sort before ons at the same tick.
         events = sorted([(tick(start), 1, pitch) for start, _, pitch in notes]

@@ -287,3 +287,14 @@ def test_an_mxl_file_is_compressed_musicxml(tmp_path):
     path = write(roll, tmp_path / "piece.mxl")
     assert zipfile.is_zipfile(path) and read(path).notes() == read(
         write(roll, tmp_path / "piece.musicxml")).notes()
+
+
+def test_a_title_with_flats_or_other_scripts_is_written_to_midi_as_latin_1(tmp_path):
+    """MIDI text events are Latin-1: a generated 'Study in B♭ minor' is titled 'Study in Bb
+    minor' in the file (it raised UnicodeEncodeError), a character Latin-1 lacks is '?'."""
+    import mido
+
+    roll = PianoRoll.from_benchmark([(60,)]).replace(title="Study in B♭ minor, 练习")
+    names = [m.name for track in mido.MidiFile(write(roll, tmp_path / "t.mid")).tracks
+             for m in track if m.type == "track_name"]
+    assert names[0] == "Study in Bb minor, ??"
