@@ -24,6 +24,10 @@ The rules, in MIDI's units (ticks) and the roll's (quarter notes, frames):
   frame the last wins, one equal to the value in force is dropped, and so is one at or after
   the roll's last frame. The first valid key signature is the file's explicit key
   (used with ``trust_key``).
+* The title is the sequence name: the first track name in the first track (the only track of a
+  type-0 file), as the Standard MIDI File specification defines it; a name that is blank or a
+  placeholder ("Track 1", "Tempo Track", "Conductor", "Untitled", a number) is no title. Text
+  events are read as UTF-8 where their bytes are UTF-8, else as Latin-1 (mido's charset).
 * Impossible values (a tempo of 0 microseconds per quarter, a time signature such as 0/4 or
   2/2^33, a key signature outside -7..7 sharps or with a mode other than 0 or 1) are ignored,
   with one warning naming the file and the values.
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from collections import deque
 from pathlib import Path
@@ -68,9 +73,12 @@ _SMPTE_UNSUPPORTED = ("SMPTE timing ({} fps x {} ticks per frame) is not support
 # (tick, kind, channel, a, b): tick counted from the track's start; channel 0..15 (-1 for meta
 # events); NOTE_ON / NOTE_OFF: a = pitch, b = velocity; TEMPO: a = microseconds per quarter
 # note; TIME_SIGNATURE: a = numerator, b = denominator; KEY_SIGNATURE: a = sharps (negative:
-# flats), b = mode (0 major, 1 minor). A value the bytes do not give (a meta event with too
-# few data bytes) is None.
-NOTE_ON, NOTE_OFF, TEMPO, TIME_SIGNATURE, KEY_SIGNATURE = range(5)
+# flats), b = mode (0 major, 1 minor); TRACK_NAME: a = the name's bytes. A value the bytes do
+# not give (a meta event with too few data bytes) is None.
+NOTE_ON, NOTE_OFF, TEMPO, TIME_SIGNATURE, KEY_SIGNATURE, TRACK_NAME = range(6)
+#: Track names that name no piece: a DAW's or notation program's names for an unnamed track.
+_PLACEHOLDER_NAME = re.compile(r"(untitled|unnamed|conductor|tempo|tempo track|track|sequence|seq|"
+                               r"instrument|inst)?[\s\d#:._-]*", re.IGNORECASE)
 
 # Key-signature names as mido decodes them, by number of sharps (-7..7): major, then minor.
 _MAJOR_NAMES = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
@@ -220,6 +228,8 @@ def _mido_tracks(data: bytes) -> list[tuple[list[tuple], int]]:
                 append((tick, TIME_SIGNATURE, -1, message.numerator, message.denominator))
             elif kind == "key_signature":
                 append((tick, KEY_SIGNATURE, -1, *_MIDO_KEYS[message.key]))
+            elif kind == "track_name":   # mido decodes text as Latin-1: its bytes again
+                append((tick, TRACK_NAME, -1, message.name.encode("latin-1"), None))
         tracks.append((events, tick))
     return tracks
 
@@ -229,8 +239,8 @@ def _music21_tracks(data: bytes) -> list[tuple[list[tuple], int]]:
     from music21 import midi
 
     note_on, note_off = midi.ChannelVoiceMessages.NOTE_ON, midi.ChannelVoiceMessages.NOTE_OFF
-    tempo, meter, key = (midi.MetaEvents.SET_TEMPO, midi.MetaEvents.TIME_SIGNATURE,
-                         midi.MetaEvents.KEY_SIGNATURE)
+    tempo, meter, key, name = (midi.MetaEvents.SET_TEMPO, midi.MetaEvents.TIME_SIGNATURE,
+                               midi.MetaEvents.KEY_SIGNATURE, midi.MetaEvents.SEQUENCE_TRACK_NAME)
     midi_file = midi.MidiFile()
     midi_file.readstr(data)
     tracks = []
@@ -258,6 +268,8 @@ def _music21_tracks(data: bytes) -> list[tuple[list[tuple], int]]:
                 value = event.data
                 append((tick, KEY_SIGNATURE, -1, *((value[0] - 256 * (value[0] > 127), value[1])
                                                    if len(value) >= 2 else (None, None))))
+            elif kind is name:
+                append((tick, TRACK_NAME, -1, bytes(event.data), None))
         tracks.append((events, tick))
     return tracks
 
@@ -279,10 +291,13 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
 
     tempos: list[tuple[int, float]] = []
     signatures: list[tuple[int, str]] = []
-    key = None
+    key = title = None
     problems = [f"{damage[0]}: read what is there"] if damage else []
-    for tick, _, kind, a, b in metas:
-        if kind == TEMPO:
+    for tick, track, kind, a, b in metas:
+        if kind == TRACK_NAME:
+            if track == 0 and title is None:
+                title = sequence_name(a)
+        elif kind == TEMPO:
             if smpte:
                 continue
             if a is None:
@@ -325,16 +340,33 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
     try:
         roll = roll.replace(time_signature=time_signature, bpm=bpm, pickup=pickup,
                             time_signature_changes=time_signature_changes,
-                            tempo_changes=tempo_changes)
+                            tempo_changes=tempo_changes, title=title)
     except ValueError as error:   # a meter whose bar is no whole number of frames
         raise ReadError(path, str(error)) from None
     return keys.apply_key(roll, normalize_key, key_algorithm,
                           keys.trusted(key, str(path)) if trust_key else None)
 
 
+def sequence_name(data: bytes) -> str | None:
+    """The piece's title a track name's bytes give: UTF-8 where they are UTF-8, else Latin-1,
+    stripped; None for a blank or placeholder name (see the module's docstring).
+
+    >>> sequence_name("Étude in F♯".encode()), sequence_name("Étude".encode("latin-1"))
+    ('Étude in F♯', 'Étude')
+    >>> sequence_name(b"Track 1"), sequence_name(b"Tempo Track"), sequence_name(b"  ")
+    (None, None, None)
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    text = " ".join(text.replace("\0", " ").split())   # some writers pad names with NULs
+    return None if _PLACEHOLDER_NAME.fullmatch(text) else text
+
+
 def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list, int]:
     """The notes, as ``(start tick, end tick, MIDI pitch)``; the meta events (tempo, time and key
-    signatures) of all tracks, as ``(tick, track, kind, a, b)`` in time order; and the number
+    signatures, track names) of all tracks, as ``(tick, track, kind, a, b)`` in time order; and the number
     of channel-10 note events left out."""
     notes: list[tuple[int, int, int]] = []
     metas: list[tuple] = []

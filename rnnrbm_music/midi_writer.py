@@ -1,11 +1,11 @@
 """Standard MIDI Files written with mido straight from notes: a :class:`PianoRoll`, or a music21
 Stream read note by note.
 
-A written file is what a DAW expects: type 1, a conductor track (the piece's name, every time
-signature, the key signature, every tempo) and one track per part (its name, a program change,
-its notes). Each note is struck once at its onset and released at its end; at a tick where one
-note ends and another starts, the note_off comes first, so a note struck again at once is heard
-again. Rolls sound where the music came from (moved back by ``-roll.transposition``) and their
+A written file is what a DAW expects: type 1, a conductor track (the piece's title as the
+sequence name, where it has one; every time signature, the key signature, every tempo) and one
+track per part (its name, a program change, its notes). Each note is struck once at its onset
+and released at its end; at a tick where one note ends and another starts, the note_off comes
+first, so a note struck again at once is heard again. Rolls sound where the music came from (moved back by ``-roll.transposition``) and their
 tracks last the roll's whole length, trailing rests too.
 
 Streams are written through :func:`~rnnrbm_music.score_reading.tied_notes`, which follows ties
@@ -77,7 +77,8 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
     def tick(quarter) -> int:
         return round(Fraction(quarter) * TICKS_PER_QUARTER)
 
-    conductor = [(0, mido.MetaMessage("track_name", name=midi_text(title or "rnnrbm-music")))]
+    # The first track's name is the sequence name: the piece's title, where it has one.
+    conductor = [(0, mido.MetaMessage("track_name", name=midi_text(title)))] if title else []
     for at, signature in time_signatures:
         numerator, denominator = parse_time_signature(signature)
         conductor.append((tick(at), mido.MetaMessage(

@@ -147,6 +147,41 @@ def test_every_key_signature_is_the_explicit_key(tmp_path, parser):
         assert keys.parse_key(expected)[0] == (7 * sharps + 9 * mode) % 12
 
 
+@pytest.mark.parametrize("parser", PARSERS)
+def test_the_sequence_name_is_the_title(tmp_path, parser):
+    """The first name in the first track (the SMF specification's sequence name) titles the
+    piece, read as UTF-8 or else Latin-1; a later track's name, a blank name or a DAW's
+    placeholder does not, and the file's name titles it."""
+    tune = note(0, 60, 480) + END
+
+    def name(text: bytes) -> bytes:
+        return meta(0, 0x03, text)
+
+    files = {
+        "utf8": (smf(480, name("Étude in F♯".encode()) + tune, midi_type=0), "Étude in F♯"),
+        "latin1": (smf(480, name("Étude".encode("latin-1")) + END, name(b"Piano") + tune), "Étude"),
+        "first_of_two": (smf(480, name(b" The  Ash\0Grove ") + name(b"Other") + tune, midi_type=0),
+                         "The Ash Grove"),
+        "second_track": (smf(480, END, name(b"Violin") + tune), "second_track"),
+        "placeholder": (smf(480, name(b"Tempo Track") + END, tune), "placeholder"),
+        "numbered": (smf(480, name(b"Track 1") + tune, midi_type=0), "numbered"),
+        "blank": (smf(480, name(b"  \0\0") + tune, midi_type=0), "blank"),
+    }
+    for stem, (data, title) in files.items():
+        assert read_quietly(write(tmp_path, f"{stem}.mid", data), parser).title == title, stem
+
+
+def test_a_written_title_is_read_back_and_an_untitled_file_is_titled_by_its_name(tmp_path):
+    from rnnrbm_music import write as write_music
+
+    roll = read(NOTTINGHAM_MIDI / "ashover1.mid")
+    assert roll.title == "ashover1"                        # the collection's names are blank
+    titled = write_music(roll.replace(title="Ashover, in G"), tmp_path / "a.mid")
+    assert [read(titled, reader=parser).title for parser in PARSERS] == ["Ashover, in G"] * 2
+    untitled = write_music(roll.replace(title=None), tmp_path / "untitled.mid")
+    assert read(untitled).title == "untitled"
+
+
 def test_unknown_parser_is_refused():
     with pytest.raises(ValueError, match="parser must be one of 'mido', 'music21'"):
         read_midi(NOTTINGHAM_MIDI / "ashover1.mid", parser="pretty_midi")

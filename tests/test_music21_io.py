@@ -122,6 +122,34 @@ def test_key_algorithms_are_selectable():
         from_stream(score, key_algorithm="nonsense")
 
 
+def test_the_key_algorithm_asked_for_names_the_key_where_algorithms_disagree(tmp_path):
+    """ashover34 is E minor to music21's default (Aarden) and to Krumhansl, D major to Temperley,
+    Bellman and the simple profile: each reader, MIDI and score, names the key music21's
+    analysis with the algorithm asked for finds, and normalizes the piece by it."""
+    path = NOTTINGHAM_MIDI / "ashover34.mid"
+    score = write(read(path, normalize_key=False), tmp_path / "ashover34.musicxml")
+    parsed = converter.parse(path)
+    for algorithm in ("key", "krumhansl", "temperley", "bellman", "simple"):
+        found = parsed.analyze(algorithm)
+        expected = f"{found.tonic.name} {found.mode}"
+        assert expected == ("E minor" if algorithm in ("key", "krumhansl") else "D major")
+        for source, reader in ((path, "mido"), (path, "music21"), (score, "music21")):
+            roll = read(source, normalize_key=False, key_algorithm=algorithm, reader=reader)
+            assert roll.key == expected, (algorithm, source, reader)
+        normalized = read(path, key_algorithm=algorithm)
+        assert (normalized.key, normalized.transposition) == (
+            expected, -4 if expected == "E minor" else -2)        # moved to C by its own key
+
+
+def test_a_broken_piece_of_a_collection_is_named_by_its_place(tmp_path):
+    from rnnrbm_music.music21_io import read_pieces
+
+    tunes = tmp_path / "tunes.abc"
+    tunes.write_text("X:1\nM:4/4\nL:1/4\nK:C\nCDEF|G4|]\n\nX:2\nM:4/4\nL:1/4\nK:C\nz4|z4|]\n")
+    with pytest.raises(ReadError, match=f"^{tunes}#2: the score has no pitched notes"):
+        read_pieces(tunes)
+
+
 def test_score_has_meter_tempo_and_two_staves(tmp_path):
     roll = PianoRoll.from_benchmark([(48, 64), (48, 64), (50, 65), ()], time_signature="3/4",
                                     bpm=84, key="D major", transposition=-2)
