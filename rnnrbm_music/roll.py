@@ -314,12 +314,15 @@ class PianoRoll:
         The result keeps this roll's key, transposition and pickup; the bars go on from this
         roll's bar grid (an appended roll's pickup is not used). Where an appended roll's meter
         or tempo differs from the one in force at the join, the change is recorded there, and
-        its own changes follow.
+        its own changes follow; appended to an empty roll, the music starts in its own meter
+        and tempo. A change at the end of the result, where nothing follows, is dropped.
 
         >>> a = PianoRoll.from_benchmark([(60,)]); b = PianoRoll.from_benchmark([(62,), ()], bpm=60)
         >>> joined = a.concat(b)
         >>> joined.to_benchmark(), joined.tempos()
         ([(60,), (62,), ()], [(0, 120.0), (1, 60.0)])
+        >>> PianoRoll.from_benchmark([]).concat(b).tempos()
+        [(0, 60.0)]
         """
         for other in others:
             if (other.lowest, other.n_pitches, other.steps_per_quarter) != (
@@ -330,20 +333,24 @@ class PianoRoll:
                     f"{other.lowest}..{other.highest} @ {other.steps_per_quarter}/quarter")
         signatures, tempos = list(self.time_signatures()), list(self.tempos())
         offset = len(self)
+        length = offset + sum(len(other) for other in others)
         for other in others:
             for ours, theirs in ((signatures, other.time_signatures()), (tempos, other.tempos())):
                 for frame, value in theirs:
-                    if value != ours[-1][1]:
-                        if ours[-1][0] == offset + frame and len(ours) > 1:
-                            ours.pop()
-                        ours.append((offset + frame, value))
+                    at = offset + frame
+                    if value == ours[-1][1] or at >= length > 0:
+                        continue
+                    if ours[-1][0] == at:      # a change where another starts: it replaces it
+                        ours.pop()
+                    if not ours or ours[-1][1] != value:
+                        ours.append((at, value))
             offset += len(other)
         rolls = [self, *others]
         onsets = None if all(r.onsets is None for r in rolls) else np.concatenate(
             [r.onsets if r.onsets is not None else np.zeros_like(r.frames) for r in rolls])
         return self.replace(frames=np.concatenate([r.frames for r in rolls]), onsets=onsets,
-                            time_signature_changes=tuple(c for c in signatures[1:] if c[0] > 0),
-                            tempo_changes=tuple(c for c in tempos[1:] if c[0] > 0))
+                            time_signature=signatures[0][1], time_signature_changes=tuple(signatures[1:]),
+                            bpm=tempos[0][1], tempo_changes=tuple(tempos[1:]))
 
     # --- views -----------------------------------------------------------------------------------
     def note_starts(self) -> np.ndarray:

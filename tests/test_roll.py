@@ -176,6 +176,10 @@ def test_concat_records_a_meter_change_one_frame_in_and_onto_an_empty_roll():
     after_nothing = roll_of([]).concat(tune)
     assert after_nothing.to_benchmark() == tune.to_benchmark()
     assert after_nothing.time_signature_changes == () and after_nothing.tempo_changes == ()
+    assert (after_nothing.time_signature, after_nothing.bpm) == ("3/4", 60)   # the music's own
+    # A tempo or meter appended after the last frame changes nothing that sounds: dropped.
+    assert tune.concat(roll_of([], bpm=90, time_signature="2/4")) == tune
+    assert tune.concat(roll_of([], bpm=90)).tempos() == [(0, 60.0)]
 
 
 def test_concat_keeps_rolls_without_onsets_without_and_names_a_mismatch():
