@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -305,3 +307,68 @@ def test_each_seed_its_own_music_and_no_seed_a_new_piece_each_time():
         assert compose(1) == first, name
         assert compose(2) != first, f"{name}: seeds 1 and 2 give the same music"
         assert compose(None) != compose(None), f"{name}: two unseeded calls give the same music"
+
+
+@pytest.fixture(scope="module")
+def nade():
+    return RnnRbmComposer.pretrained(device="cpu", conditional="nade")
+
+
+D_MAJOR_TUNE = "tinyNotation: 4/4 d4 f# a d'"
+
+
+def test_each_call_names_a_bad_count_in_one_line(nade):
+    calls = {
+        r"^n must be a whole number from 1 to 1,000 pieces, got 0$": (
+            lambda: nade.continue_roll(D_MAJOR_TUNE, n_steps=8, n=0),
+            lambda: nade.harmonize_roll(D_MAJOR_TUNE, n=0)),
+        r"^n_steps must be a whole number from 1 to 1,048,576 frames, got 0$": (
+            lambda: nade.continue_roll(D_MAJOR_TUNE, n_steps=0),),
+        r"^n_bars must be a whole number from 1 to 100,000 bars, got 0$": (
+            lambda: nade.continue_roll(D_MAJOR_TUNE, n_bars=0),),
+        r"^the melody is an empty path$": (lambda: nade.harmonize(""),),
+        r"^the primer is an empty path$": (lambda: nade.continue_sequence(" "),),
+    }
+    for message, failing in calls.items():
+        for call in failing:
+            with pytest.raises(ValueError, match=message):
+                call()
+
+
+def test_the_score_calls_give_the_rolls_first_piece_or_all_n(nade):
+    """continue_sequence and harmonize are their _roll calls as scores: one piece by default
+    (the same piece as n=1's), a list of n with n."""
+    def notes(score):
+        return from_stream(score, normalize_key=False).sounding_notes()
+
+    piece = nade.continue_sequence(D_MAJOR_TUNE, n_steps=8, seed=3)
+    assert notes(piece) == nade.continue_roll(D_MAJOR_TUNE, n_steps=8, seed=3)[0].sounding_notes()
+    harmony = nade.harmonize(D_MAJOR_TUNE, seed=1)
+    assert isinstance(harmony, stream.Score)
+    assert notes(harmony) == nade.harmonize_roll(D_MAJOR_TUNE, seed=1)[0].sounding_notes()
+    several = nade.harmonize(D_MAJOR_TUNE, seed=1, n=2)
+    assert isinstance(several, list) and len(several) == 2
+    assert [notes(s) for s in several] == [
+        r.sounding_notes() for r in nade.harmonize_roll(D_MAJOR_TUNE, seed=1, n=2)]
+    assert notes(several[0]) != notes(several[1])
+
+
+def test_a_harmonization_is_written_in_the_key_given(nade):
+    for given, sharps in (("G major", 1), (None, 2)):       # the tune alone reads as D major
+        score = nade.harmonize(D_MAJOR_TUNE, key=given, seed=1)
+        assert score.flatten().getElementsByClass("KeySignature").first().sharps == sharps, given
+
+
+def test_generate_plays_at_120_bpm_unless_told(nade):
+    marks = nade.generate(n_steps=8, seed=0).recurse().getElementsByClass("MetronomeMark")
+    assert marks.first().getQuarterBPM() == 120
+
+
+def test_a_cadence_under_a_melody_ending_off_the_tonic_triad_warns_naming_the_key(nade):
+    """D major: a tune ending on E (no note of D-F#-A) warns; one ending on F# does not."""
+    with pytest.warns(UserWarning, match=r"^the melody ends on E, no note of the D major triad: "
+                                         r"the tonic cadence clashes with it$"):
+        nade.harmonize_roll("tinyNotation: 4/4 d4 f# a e", key="D major", cadence=True, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nade.harmonize_roll("tinyNotation: 4/4 d4 e g f#", key="D major", cadence=True, seed=0)
