@@ -139,6 +139,11 @@ def test_the_cadence_covers_the_last_note_only_and_keeps_a_sung_third():
     mask, values = tonic_cadence(*melody_clamp(melody), melody, 9, "minor")
     final = np.flatnonzero(values[-1]) + 21
     assert 61 in final and not {48, 60} & set(final) and mask[-1, 60 - 21]
+    # A major ending on its tonic A5: C#5 (the major third) under it, A3 in the bass, no C.
+    melody = np.zeros((2, 88), bool)
+    melody[:, 81 - 21] = True
+    mask, values = tonic_cadence(*melody_clamp(melody), melody, 9, "major")
+    assert (np.flatnonzero(values[-1]) + 21).tolist() == [57, 73, 81] and mask[-1, 72 - 21]
     # A melody too low for a bass under it: nothing is clamped above it.
     melody = np.zeros((2, 88), bool)
     melody[:, 23 - 21] = True
