@@ -364,20 +364,20 @@ def sequence_name(data: bytes) -> str | None:
     return None if _PLACEHOLDER_NAME.fullmatch(text) else text
 
 
-def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list, int]:
+def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list, bool]:
     """The notes, as ``(start tick, end tick, MIDI pitch)``; the meta events (tempo, time and key
-    signatures, track names) of all tracks, as ``(tick, track, kind, a, b)`` in time order; and the number
-    of channel-10 note events left out."""
+    signatures, track names) of all tracks, as ``(tick, track, kind, a, b)`` in time order; and
+    whether channel-10 (percussion) notes were left out."""
     notes: list[tuple[int, int, int]] = []
     metas: list[tuple] = []
-    percussion = 0
+    percussion = False
     for number, (events, end) in enumerate(tracks):
         sounding: dict[tuple[int, int], deque[int]] = {}   # note_on ticks by (channel, pitch)
         for tick, kind, channel, a, b in events:
             if kind > NOTE_OFF:
                 metas.append((tick, number, kind, a, b))
             elif channel == PERCUSSION_CHANNEL:
-                percussion += 1
+                percussion = True
             elif kind == NOTE_ON and b:
                 starts = sounding.get((channel, a))
                 if starts is None:

@@ -5,7 +5,7 @@ import mido
 import pytest
 
 from conftest import NOTTINGHAM_MIDI
-from rnnrbm_music import ReadError, from_stream, keys, read
+from rnnrbm_music import RangeError, ReadError, from_stream, keys, read
 from rnnrbm_music.midi_io import read_midi
 
 PARSERS = ("mido", "music21")
@@ -75,7 +75,7 @@ def test_a_hanging_note_ends_at_the_last_event_of_a_track_without_end_of_track(t
 
 @pytest.mark.parametrize("parser", PARSERS)
 def test_tempo_map_rules(tmp_path, parser):
-    conductor = (tempo(0, 500_000) + tempo(0, 600_000)          # two at tick 0: the last wins
+    conductor = (tempo(0, 700_000) + tempo(0, 600_000)          # two at tick 0: the last wins
                  + tempo(960, 600_000)                           # the tempo in force: dropped
                  + tempo(960, 1_000_000) + tempo(5, 750_000)     # one frame (8): the last wins
                  + tempo(480, 500_000)                           # frame 10
@@ -160,8 +160,8 @@ def test_the_sequence_name_is_the_title(tmp_path, parser):
     files = {
         "utf8": (smf(480, name("Étude in F♯".encode()) + tune, midi_type=0), "Étude in F♯"),
         "latin1": (smf(480, name("Étude".encode("latin-1")) + END, name(b"Piano") + tune), "Étude"),
-        "first_of_two": (smf(480, name(b" The  Ash\0Grove ") + name(b"Other") + tune, midi_type=0),
-                         "The Ash Grove"),
+        "first_of_two": (smf(480, name(b"The  Ash\0Grove ") + name(b"Other") + tune, midi_type=0),
+                         "The Ash Grove"),                     # the first, not the one sorting first
         "second_track": (smf(480, END, name(b"Violin") + tune), "second_track"),
         "placeholder": (smf(480, name(b"Tempo Track") + END, tune), "placeholder"),
         "numbered": (smf(480, name(b"Track 1") + tune, midi_type=0), "numbered"),
@@ -180,6 +180,105 @@ def test_a_written_title_is_read_back_and_an_untitled_file_is_titled_by_its_name
     assert [read(titled, reader=parser).title for parser in PARSERS] == ["Ashover, in G"] * 2
     untitled = write_music(roll.replace(title=None), tmp_path / "untitled.mid")
     assert read(untitled).title == "untitled"
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_the_roll_has_the_range_and_source_asked_for_and_lasts_until_its_tracks_end(tmp_path, parser):
+    # C4 for a quarter, then C7, then the track ends three quarters later: 10 frames in all.
+    body = note(0, 60, 480) + note(0, 96, 480) + meta(1440, 0x2F, b"")
+    path = write(tmp_path, "range.mid", smf(480, body, midi_type=0))
+    with pytest.warns(UserWarning, match=r"range.mid: 1 note\(s\) outside 48..84 moved by octaves"):
+        roll = read(path, reader=parser, lowest=48, n_pitches=37, out_of_range="fold",
+                    normalize_key=False)
+    assert (roll.lowest, roll.n_pitches, len(roll)) == (48, 37, 10)
+    assert roll.notes() == [(0, 2, 60), (2, 2, 84)]                 # C7 folded to C6
+    with pytest.raises(RangeError, match="96"):
+        read(path, reader=parser, lowest=48, n_pitches=37)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_files_without_notes_are_told_apart_from_files_of_drums(tmp_path, parser):
+    silent = write(tmp_path, "silent.mid", smf(480, tempo(0, 500_000) + END, midi_type=0))
+    with pytest.raises(ReadError, match=r"^.*silent.mid: it holds no notes: nothing to turn into a "
+                                        r"piano roll$"):
+        read(silent, reader=parser)
+    drums = write(tmp_path, "drums.mid", smf(480, note(0, 36, 480, channel=9) + END, midi_type=0))
+    with pytest.raises(ReadError, match=r"^.*drums.mid: it holds only percussion \(channel 10\): no "
+                                        r"pitched notes to turn into a piano roll$"):
+        read(drums, reader=parser)
+
+
+def test_meta_events_with_too_few_bytes_are_each_named_and_the_rest_is_read(tmp_path):
+    """mido refuses such events; music21's parser reads them, and each is named in the one
+    warning (five at most, then how many more), the events after it still read."""
+    short = (meta(0, 0x51, b"\x07\xa1") + meta(0, 0x58, b"\x03") + meta(0, 0x59, b"\x01")
+             + meta(0, 0x51, b"\x07\xa1") + meta(0, 0x58, b"\x03") + meta(0, 0x51, b"\x07\xa1")
+             + meta(0, 0x51, b"") + tempo(0, 600_000)
+             + meta(0, 0x58, bytes([3, 2, 24, 8])) + meta(0, 0x59, bytes([1, 0])))
+    path = write(tmp_path, "short_meta.mid", smf(480, short + note(0, 67, 960) + END, midi_type=0))
+    with pytest.warns(UserWarning) as caught:
+        roll = read(path, reader="music21", normalize_key=False, trust_key=True)
+    assert [str(w.message) for w in caught] == [
+        f"{path}: ignored a tempo event with too few data bytes at tick 0; ignored a "
+        "time-signature event with too few data bytes at tick 0; ignored a key-signature event "
+        "with too few data bytes at tick 0; ignored a tempo event with too few data bytes at "
+        "tick 0; ignored a time-signature event with too few data bytes at tick 0; and 2 more"]
+    assert (roll.bpm, roll.time_signature, roll.key) == (100.0, "3/4", "G major")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_key_signatures_just_past_seven_sharps_or_flats_are_ignored(tmp_path, parser):
+    for sharps, stored in ((8, 8), (-8, 248), (127, 127), (-128, 128)):
+        body = meta(0, 0x59, bytes([stored, 0])) + note(0, 62, 480) + note(0, 66, 480) + END
+        path = write(tmp_path, f"key{stored}.mid", smf(480, body, midi_type=0))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            roll = read(path, reader=parser, normalize_key=False, trust_key=True)
+        assert [str(w.message) for w in caught] == [
+            f"{path}: ignored a key signature of {sharps} sharps, mode 0 at tick 0",
+            f"{path}: no key signature to trust: the key is detected from the notes"]
+        with pytest.warns(UserWarning, match="ignored a key signature"):
+            assert roll.key == read(path, reader=parser, normalize_key=False).key   # the notes''' key
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_tempi_are_read_to_the_thousandth_of_a_beat_per_minute(tmp_path, parser):
+    for microseconds, bpm in ((640_000, 93.75), (428_571, 140.0), (500_001, 120.0), (461_538, 130.0)):
+        body = tempo(0, microseconds) + note(0, 60, 480) + END
+        roll = read_quietly(write(tmp_path, f"t{microseconds}.mid", smf(480, body, midi_type=0)), parser)
+        assert roll.bpm == bpm and isinstance(roll.bpm, float), microseconds
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_a_meter_in_sixty_fourths_is_read_and_one_off_the_frame_grid_is_named(tmp_path, parser):
+    body = meta(0, 0x58, bytes([3, 6, 24, 8])) + note(0, 60, 90) + END     # 3/64: 3/16 quarter
+    path = write(tmp_path, "fast.mid", smf(480, body, midi_type=0))
+    assert read_quietly(path, parser, steps_per_quarter=16).time_signature == "3/64"
+    with pytest.raises(ReadError, match=r"^.*fast.mid: .*3/64"):
+        read(path, reader=parser, normalize_key=False)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_smpte_files_ignore_their_tempo_events_but_read_the_meter_after_them(tmp_path, parser):
+    body = (tempo(0, 1_000_000) + meta(0, 0x58, bytes([3, 2, 24, 8]))
+            + note(0, 60, 300) + END)                                     # 25 fps x 24 ticks
+    roll = read_quietly(write(tmp_path, "smpte_meter.mid", smf(0xE718, body, midi_type=0)), parser)
+    assert (roll.bpm, roll.time_signature) == (120.0, "3/4")
+
+
+def test_a_header_without_tracks_reads_as_a_file_without_notes(tmp_path):
+    path = write(tmp_path, "empty.mid", smf(480, midi_type=0))
+    assert len(path.read_bytes()) == 14
+    with pytest.raises(ReadError, match=r"empty.mid: it holds no notes"):
+        read(path)
+
+
+def test_a_parser_error_without_words_is_still_one_line():
+    from rnnrbm_music.midi_io import _unreadable
+
+    assert _unreadable([], ("mido", ValueError()), ("music21", EOFError())) == (
+        "not a readable MIDI file (mido: ValueError: no reason given; music21: EOFError: the "
+        "data end in the middle of an event)")
 
 
 def test_unknown_parser_is_refused():
