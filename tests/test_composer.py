@@ -377,3 +377,85 @@ def test_a_cadence_under_a_melody_ending_off_the_tonic_triad_warns_naming_the_ke
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nade.harmonize_roll("tinyNotation: 4/4 d4 e g f#", key="D major", cadence=True, seed=0)
+
+
+def test_the_defaults_are_the_tutorials():
+    """150 hidden units, 100 recurrent, 25 Gibbs steps a frame (the deeplearning.net RNN-RBM
+    tutorial's settings): a default draw is the draw with k=25."""
+    assert (RnnRbmComposer().n_hidden, RnnRbmComposer().n_recurrent) == (150, 100)
+    composer = RnnRbmComposer.pretrained(device="cpu")
+    assert np.array_equal(composer.sample_frames(6, seed=4), composer.sample_frames(6, k=25, seed=4))
+    assert not np.array_equal(composer.sample_frames(6, seed=4), composer.sample_frames(6, k=1, seed=4))
+
+
+def same_model(composer: RnnRbmComposer, **settings) -> RnnRbmComposer:
+    """A new composer with ``settings`` and ``composer``'s model."""
+    made = RnnRbmComposer(articulation=composer.articulation, conditional=composer.conditional,
+                          order=composer.order, **settings)
+    made.model_ = composer.model_
+    return made
+
+
+def test_the_composers_seed_drives_the_calls_without_one(nade):
+    def composer(seed):
+        return same_model(nade, seed=seed)
+
+    first, again, other = composer(9), composer(9), composer(10)
+    pieces = [c.generate_roll(n_steps=8)[0] for c in (first, again, other)]
+    assert pieces[0] == pieces[1] and pieces[0] != pieces[2]
+    assert first.generate_roll(n_steps=8)[0] != pieces[0]             # the next call: new music
+    # Unseeded calls of an unseeded composer draw their seeds from the whole 62-bit range.
+    seeds = {composer(None)._generator(None).initial_seed() for _ in range(20)}
+    assert len(seeds) == 20 and max(seeds) > 2 ** 40
+
+
+def test_harmonizing_one_particle_at_a_time_keeps_the_melody_on_top(nade):
+    melody = from_stream(converter.parse(D_MAJOR_TUNE))
+    for particles in (1, 2):
+        for harmony in nade.harmonize_roll(D_MAJOR_TUNE, particles=particles, seed=0, n=2):
+            assert set(melody.notes()) <= set(harmony.notes())
+            top = [max(np.flatnonzero(frame)) for frame in harmony.frames]
+            assert top == [max(np.flatnonzero(frame)) for frame in melody.frames], particles
+
+
+def test_the_look_ahead_says_how_far_it_has_got(nade, monkeypatch, capsys):
+    from rnnrbm_music import progress
+
+    monkeypatch.setattr(progress, "PERIOD", 0.0)
+    nade.harmonize_roll(D_MAJOR_TUNE, particles=2, seed=0)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1].startswith("composing with the look-ahead: 8/8 frames (100 %)")
+    assert len(lines) >= 8
+
+
+def test_music_in_is_named_where_it_does_not_fit(nade):
+    tune = PianoRoll.from_benchmark([(62,), (66,)])
+    assert nade.to_roll(tune, "melody", key="D major").key == "D major"
+    narrow = PianoRoll(np.ones((2, 12), bool), lowest=60)
+    with pytest.raises(ValueError, match=r"^the melody covers pitches 60..71; the model covers "
+                                         r"21..108$"):
+        nade.to_roll(narrow, "melody")
+    with pytest.raises(ReadError, match=r"^primer: it has no notes to start from$"):
+        nade.to_roll(PianoRoll(np.zeros((2, 88), bool)), "primer")
+
+
+def test_each_generate_argument_is_named_where_it_is_wrong(nade):
+    for arguments, message in (({"n_steps": 0}, "n_steps"), ({"n_bars": 0}, "n_bars"),
+                               ({"k": 0}, "k"), ({"n": 0}, "n")):
+        with pytest.raises(ValueError, match=f"^{message} must be"):
+            nade.generate_roll(**arguments)
+
+
+def test_music_from_scratch_is_moved_from_c_only_where_the_model_normalizes_keys(nade):
+    assert nade.generate_roll(n_steps=8, key="D major", seed=0)[0].transposition == -2
+    roll = same_model(nade, normalize_key=False).generate_roll(n_steps=8, key="D major", seed=0)[0]
+    assert (roll.transposition, roll.key) == (0, "D major")
+
+
+def test_a_model_file_without_data_or_training_settings_loads_with_the_defaults(nade, tmp_path):
+    from rnnrbm_music import checkpoint
+
+    path = checkpoint.save(tmp_path / "bare.safetensors", nade.model_, {})
+    loaded = RnnRbmComposer.load(path, device="cpu")
+    assert (loaded.steps_per_quarter, loaded.normalize_key, loaded.history_) == (2, True, [])
+    assert loaded.training.epochs == RnnRbmComposer().training.epochs
