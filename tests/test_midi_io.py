@@ -281,6 +281,55 @@ def test_a_parser_error_without_words_is_still_one_line():
         "data end in the middle of an event)")
 
 
+def test_read_midi_by_default_reads_as_read_does():
+    """Two frames a quarter, moved to C, the key from the notes: ashover16 sounds in D major
+    under a G-major signature."""
+    path = NOTTINGHAM_MIDI / "ashover16.mid"
+    roll = read_midi(path)
+    assert roll == read(path) and roll.steps_per_quarter == 2
+    assert (roll.key, roll.transposition) == ("D major", -2)
+    assert read_midi(path, trust_key=True).key == "G major"
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_smpte_timing_over_a_long_note(tmp_path, parser):
+    """25 fps x 24 ticks: 3,000 ticks are 5 s, 10 quarters at 120 bpm, 20 frames; 29.97 fps x 40
+    ticks (parser mido): 149,850 ticks are 500 frames (29.94 fps would make them 501)."""
+    body = note(0, 60, 3000) + END
+    roll = read_quietly(write(tmp_path, "smpte25.mid", smf(0xE718, body, midi_type=0)), parser)
+    assert roll.notes() == [(0, 20, 60)]
+    if parser == "mido":
+        body = note(0, 60, 149_850) + END
+        roll = read_quietly(write(tmp_path, "smpte29.mid", smf(0xE328, body, midi_type=0)), parser)
+        assert roll.notes() == [(0, 500, 60)]
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_an_odd_number_of_ticks_per_quarter_is_not_smpte(tmp_path, parser):
+    body = tempo(0, 1_000_000) + note(0, 60, 25) + note(0, 62, 50) + END     # 25 ticks a quarter
+    roll = read_quietly(write(tmp_path, "odd.mid", smf(25, body, midi_type=0)), parser)
+    assert roll.notes() == [(0, 2, 60), (2, 4, 62)] and roll.bpm == 60.0
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_an_empty_last_track_is_no_damage_and_one_byte_short_is(tmp_path, parser):
+    data = smf(480, note(0, 60, 480) + END, b"")
+    assert read_quietly(write(tmp_path, "empty_track.mid", data), parser).notes() == [(0, 2, 60)]
+    data = smf(480, note(0, 60, 480) + END, note(0, 64, 480) + END)
+    with pytest.raises(ReadError, match=r"cut.mid: not a readable MIDI file: track chunk 2 declares "
+                                        r"1 bytes more than the file holds$"):     # its end is cut
+        read(write(tmp_path, "cut.mid", data[:-1]), reader=parser, normalize_key=False)
+
+
+def test_a_path_that_cannot_be_opened_is_named_with_the_reason(tmp_path):
+    with pytest.raises(ReadError, match=rf"^{tmp_path}: cannot open it \(IsADirectoryError: Is a "
+                                        r"directory\)$"):
+        read_midi(tmp_path)
+    with pytest.raises(ReadError, match=rf"^{tmp_path / 'gone.mid'}: cannot open it "
+                                        r"\(FileNotFoundError: No such file or directory\)$"):
+        read_midi(tmp_path / "gone.mid")
+
+
 def test_unknown_parser_is_refused():
     with pytest.raises(ValueError, match="parser must be one of 'mido', 'music21'"):
         read_midi(NOTTINGHAM_MIDI / "ashover1.mid", parser="pretty_midi")
