@@ -244,7 +244,7 @@ class RnnRbmComposer:
         return generator.manual_seed(seed) if seed is not None else generator.manual_seed(
             int(torch.seed() % 2 ** 62))
 
-    def _checked_model(self, n_steps: int, k: int, temperature: float, n: int = 1,
+    def _checked_model(self, n_steps: int, k: int, temperature: float, n: int,
                        particles: int = 1) -> RnnRbm:
         """The model, once the sampling settings are checked (:mod:`rnnrbm_music.checks`): the
         frames to draw fit in memory, ``k`` and ``temperature`` are in range."""

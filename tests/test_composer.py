@@ -404,9 +404,11 @@ def test_the_composers_seed_drives_the_calls_without_one(nade):
     pieces = [c.generate_roll(n_steps=8)[0] for c in (first, again, other)]
     assert pieces[0] == pieces[1] and pieces[0] != pieces[2]
     assert first.generate_roll(n_steps=8)[0] != pieces[0]             # the next call: new music
-    # Unseeded calls of an unseeded composer draw their seeds from the whole 62-bit range.
-    seeds = {composer(None)._generator(None).initial_seed() for _ in range(20)}
-    assert len(seeds) == 20 and max(seeds) > 2 ** 40
+    # A seeded composer draws each call's seed from the whole 62-bit range, as does an
+    # unseeded one.
+    for seeded in (composer(9), composer(None)):
+        seeds = {seeded._generator(None).initial_seed() for _ in range(20)}
+        assert len(seeds) == 20 and max(seeds) > 2 ** 40
 
 
 def test_harmonizing_one_particle_at_a_time_keeps_the_melody_on_top(nade):

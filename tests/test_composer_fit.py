@@ -83,3 +83,16 @@ def test_a_corpus_the_composer_cannot_learn_is_named_in_one_line(pieces):
     narrow = PianoRoll(np.ones((4, 12), bool), lowest=60, steps_per_quarter=1)
     with pytest.raises(ValueError, match=r"^the corpus mixes pitch ranges of \[12, 88\] columns$"):
         RnnRbmComposer(**TINY).fit([pieces[0], narrow], progress=False)
+
+
+def test_decode_turns_drawn_units_into_the_roll_with_or_without_onsets():
+    frames = np.zeros((3, 176), bool)
+    frames[:, 39] = True                                  # C4 held three frames ...
+    frames[2, 88 + 39] = True                             # ... struck again at frame 2
+    frames[1, 88 + 43] = True                             # E4: an onset alone is a struck note
+    like = PianoRoll(np.zeros((0, 88), bool), key="D major", bpm=90)
+    articulated = RnnRbmComposer(articulation=True).decode(frames, like)
+    assert articulated.notes() == [(0, 2, 60), (1, 1, 64), (2, 1, 60)]
+    assert (articulated.key, articulated.bpm) == ("D major", 90)
+    plain = RnnRbmComposer().decode(frames[:, :88], like)
+    assert plain.notes() == [(0, 3, 60)] and plain.onsets is None and plain.bpm == 90
