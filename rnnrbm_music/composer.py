@@ -320,8 +320,7 @@ class RnnRbmComposer:
                       seed: int | None = None, key: str = "C major", time_signature: str = "4/4",
                       bpm: float = 120, n: int = 1, n_bars: int | None = None) -> list[PianoRoll]:
         """Like :meth:`generate`, as PianoRolls."""
-        check_all(**({"n_bars": n_bars} if n_bars is not None else {"n_steps": n_steps}), k=k,
-                  temperature=temperature, seed=seed, n=n)
+        # The counts, k, temperature and seed are checked where the frames are drawn.
         context = self._scratch_context(key, time_signature, bpm)
         if n_bars is not None:
             n_steps = self._frames_of_bars(n_bars, context.time_signature)
@@ -375,7 +374,7 @@ class RnnRbmComposer:
                 if found in (None, mode):
                     break
                 retry = None if seed is None else seed + 1_000_003 * tries + i
-                frames = self.sample_frames(n_steps, prime, k, temperature, retry, None, 1)[0]
+                frames = self.sample_frames(n_steps, prime, k, temperature, retry)[0]
                 found = self._mode_of(frames)
             if found in (None, mode):
                 pieces.append((frames, key))

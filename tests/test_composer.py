@@ -461,3 +461,22 @@ def test_a_model_file_without_data_or_training_settings_loads_with_the_defaults(
     loaded = RnnRbmComposer.load(path, device="cpu")
     assert (loaded.steps_per_quarter, loaded.normalize_key, loaded.history_) == (2, True, [])
     assert loaded.training.epochs == RnnRbmComposer().training.epochs
+
+
+def test_the_arguments_are_checked_before_the_music_is_read(nade, tmp_path):
+    missing = tmp_path / "missing.mid"
+    for call, message in ((lambda: nade.continue_roll(missing, n_steps=8, n=0), "n must"),
+                          (lambda: nade.continue_roll(missing, n_steps=0), "n_steps must"),
+                          (lambda: nade.continue_roll(missing, n_bars=0), "n_bars must"),
+                          (lambda: nade.harmonize_roll(missing, n=0), "n must")):
+        with pytest.raises(ValueError, match=f"^{message}"):
+            call()
+
+
+def test_a_look_ahead_too_large_to_draw_is_refused_before_it_starts(nade):
+    from rnnrbm_music.composer import melody_clamp
+
+    melody = from_stream(converter.parse(D_MAJOR_TUNE))
+    with pytest.raises(ValueError, match=r"^n x particles x n_steps = 300 x 4096 particles x 8 "
+                                         r"frames is more than the 1,048,576 one call draws"):
+        nade.sample_frames(8, clamp=melody_clamp(nade.encode(melody)), particles=4096, n=300)
