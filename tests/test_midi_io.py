@@ -214,7 +214,7 @@ def test_meta_events_with_too_few_bytes_are_each_named_and_the_rest_is_read(tmp_
     short = (meta(0, 0x51, b"\x07\xa1") + meta(0, 0x58, b"\x03") + meta(0, 0x59, b"\x01")
              + meta(0, 0x51, b"\x07\xa1") + meta(0, 0x58, b"\x03") + meta(0, 0x51, b"\x07\xa1")
              + meta(0, 0x51, b"") + tempo(0, 600_000)
-             + meta(0, 0x58, bytes([3, 2, 24, 8])) + meta(0, 0x59, bytes([1, 0])))
+             + meta(0, 0x58, bytes([3, 2])) + meta(0, 0x59, bytes([1, 0])))   # 2 bytes: enough
     path = write(tmp_path, "short_meta.mid", smf(480, short + note(0, 67, 960) + END, midi_type=0))
     with pytest.warns(UserWarning) as caught:
         roll = read(path, reader="music21", normalize_key=False, trust_key=True)
@@ -264,6 +264,14 @@ def test_smpte_files_ignore_their_tempo_events_but_read_the_meter_after_them(tmp
             + note(0, 60, 300) + END)                                     # 25 fps x 24 ticks
     roll = read_quietly(write(tmp_path, "smpte_meter.mid", smf(0xE718, body, midi_type=0)), parser)
     assert (roll.bpm, roll.time_signature) == (120.0, "3/4")
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_smpte_with_no_ticks_per_frame_is_named(tmp_path, parser):
+    path = write(tmp_path, "no_ticks.mid", smf(0xE700, note(0, 60, 30) + END, midi_type=0))
+    with pytest.raises(ReadError, match=rf"^{path}: its SMPTE time division gives 0 ticks per "
+                                        r"second \(25 fps x 0 ticks per frame\)$"):
+        read(path, reader=parser)
 
 
 def test_a_header_without_tracks_reads_as_a_file_without_notes(tmp_path):
