@@ -249,3 +249,93 @@ def test_continue_options_change_the_written_music(tmp_path):
         written[len(written)] = (len(roll), roll.notes())
     assert [length for length, _ in written.values()] == [16, 16, 32, 16]
     assert written[0][1] == written[1][1] and written[3][1] != written[0][1]
+
+
+def test_train_validates_on_a_held_out_fraction_or_on_other_music(tmp_path, capsys):
+    from rnnrbm_music import Corpus, RnnRbmComposer
+    from rnnrbm_music.train import TrainConfig
+
+    tiny = ["--epochs", "1", "--hidden", "8", "--recurrent", "4", "--k", "1"]
+    model = tmp_path / "held_out.safetensors"
+    assert main(["train", str(JSB), *tiny, "--valid-fraction", "0.25", "--out", str(model)]) == 0
+    kept, held = Corpus.from_benchmark(JSB, "train").split(0.25, seed=TrainConfig().seed)
+    out = capsys.readouterr().out
+    assert (f"training on {len(kept)} pieces ({kept.n_frames} frames), validating on "
+            f"{len(held)} pieces ({held.n_frames} frames)\n") in out
+    assert "1 epoch, best valid pseudo-NLL per frame " in out
+    assert "valid" in RnnRbmComposer.load(model).history_[0]
+    other = tmp_path / "other.safetensors"
+    assert main(["train", str(JSB), *tiny, "--valid", str(JSB), "--out", str(other)]) == 0
+    valid = Corpus.from_benchmark(JSB, "valid")
+    assert f", validating on {len(valid)} pieces ({valid.n_frames} frames)\n" in capsys.readouterr().out
+    assert "valid" in RnnRbmComposer.load(other).history_[0]
+
+
+def test_a_resumed_training_keeps_the_checkpoints_frame_rate(tmp_path):
+    from rnnrbm_music import RnnRbmComposer
+
+    first, again = tmp_path / "first.safetensors", tmp_path / "again.safetensors"
+    assert main(["train", "music21:bach/bwv66.6", "--epochs", "1", "--hidden", "8", "--recurrent",
+                 "4", "--steps-per-quarter", "1", "--out", str(first)]) == 0
+    assert main(["train", "music21:bach/bwv66.6", "--epochs", "2", "--resume", str(first),
+                 "--out", str(again)]) == 0
+    resumed = RnnRbmComposer.load(again)
+    assert (resumed.steps_per_quarter, len(resumed.history_)) == (1, 2)
+
+
+def test_generate_writes_64_frames_unless_told(tmp_path):
+    from rnnrbm_music import read
+
+    out = tmp_path / "default.mid"
+    assert main(["generate", "--model", "nade", "--seed", "0", "--out", str(out)]) == 0
+    assert read(out, normalize_key=False).quarters == 32
+
+
+def test_harmonize_options_change_the_written_music(tmp_path, monkeypatch):
+    """--particles: the one-particle harmony of the API with the same seed; -n 2: two files,
+    numbered; the picture's legend names the melody and the harmony."""
+    from rnnrbm_music import RnnRbmComposer, cli, read
+
+    tune = "tinyNotation: 4/4 d'4 f#' a' d''"
+    written = {}
+    for particles in ("1", "2"):
+        out = tmp_path / f"p{particles}.mid"
+        assert main(["harmonize", tune, "--model", "nade", "--seed", "3", "--particles", particles,
+                     "--out", str(out)]) == 0
+        written[particles] = read(out, normalize_key=False).notes()
+    api = RnnRbmComposer.pretrained(conditional="nade").harmonize_roll(tune, seed=3, particles=1)[0]
+    assert written["1"] == api.sounding_notes() and written["2"] != written["1"]
+    labels = []
+    real_write_all = cli.write_all
+    monkeypatch.setattr(cli, "write_all", lambda *args: labels.append(args[3]) or real_write_all(*args))
+    assert main(["harmonize", tune, "--model", "nade", "-n", "2", "--out",
+                 str(tmp_path / "h.mid")]) == 0
+    assert (tmp_path / "h-1.mid").is_file() and (tmp_path / "h-2.mid").is_file()
+    assert labels == [("melody", "harmony")] * 2
+
+
+def test_evaluate_prints_and_records_what_it_measured(tmp_path, capsys):
+    tune = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    report = tmp_path / "figures.json"
+    assert main(["evaluate", "--data", str(tune), "--chains", "0", "--json", str(report)]) == 0
+    text = report.read_text()
+    record = json.loads(text)
+    assert text.startswith('{\n  "') and text.endswith("}\n")            # indented, one per line
+    assert (record["model"], record["seed"], record["data"]) == ("pretrained", 0, [str(tune)])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"1 piece, {record['frames']} frames"
+    assert printed[-1] == f"written: {report}"
+    nade = tmp_path / "nade.json"
+    assert main(["evaluate", "--model", "nade", "--data", str(tune), "--chains", "2",
+                 "--json", str(nade)]) == 0
+    accuracy = json.loads(nade.read_text())["accuracy"]
+    assert (f"frame accuracy     {100 * accuracy:.2f} % (expected, from 2 exact draws per frame)"
+            in capsys.readouterr().out)
+
+
+def test_help_shows_each_default_but_none_for_flags():
+    from rnnrbm_music.cli import build_parser
+
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["generate"].format_help().split())
+    assert "(default: 25)" in text                                       # --k
+    assert "(default: False)" not in text and "(default: None)" not in text
