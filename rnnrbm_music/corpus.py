@@ -36,9 +36,9 @@ _READABLE = MIDI_SUFFIXES + MUSIC21_SUFFIXES
 #: How a source names a query of music21's own corpus ("music21:chorales", "music21:bach").
 MUSIC21_CORPUS = "music21:"
 #: Bumped whenever what a reader makes of a file changes (2: pickups, meter and tempo changes,
-#: repeats played out; 3: onsets; 4: titles and composers), so that no cache entry of an older
-#: reading is used.
-CACHE_FORMAT = 4
+#: repeats played out; 3: onsets; 4: titles and composers; 5: a MIDI file's sequence name as its
+#: title), so that no cache entry of an older reading is used.
+CACHE_FORMAT = 5
 # Below this many files to parse, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 8
 
@@ -50,7 +50,8 @@ def default_cache_dir() -> Path:
 
 
 class _RollCache:
-    """One ``.npz`` file per source file, named by a hash of its bytes and the settings."""
+    """One ``.npz`` file per source file, named by a hash of its name, its bytes and the
+    settings (the name too: a piece without a title of its own is titled by its file's name)."""
 
     def __init__(self, directory: Path, settings: dict):
         self.directory = directory
@@ -59,6 +60,7 @@ class _RollCache:
 
     def key(self, path: Path) -> str:
         digest = hashlib.sha256(self.salt)
+        digest.update(path.name.encode() + b"\0")
         digest.update(path.read_bytes())
         return digest.hexdigest()
 

@@ -26,8 +26,8 @@ The rules, in MIDI's units (ticks) and the roll's (quarter notes, frames):
   (used with ``trust_key``).
 * The title is the sequence name: the first track name in the first track (the only track of a
   type-0 file), as the Standard MIDI File specification defines it; a name that is blank or a
-  placeholder ("Track 1", "Tempo Track", "Conductor", "Untitled", a number) is no title. Text
-  events are read as UTF-8 where their bytes are UTF-8, else as Latin-1 (mido's charset).
+  placeholder ("Track 1", "Tempo Track", "Conductor", "Untitled", a number) is no title, and
+  neither is a later name. See :func:`sequence_name` for how its bytes are read.
 * Impossible values (a tempo of 0 microseconds per quarter, a time signature such as 0/4 or
   2/2^33, a key signature outside -7..7 sharps or with a mode other than 0 or 1) are ignored,
   with one warning naming the file and the values.
@@ -46,6 +46,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import unicodedata
 import warnings
 from collections import deque
 from pathlib import Path
@@ -76,9 +77,15 @@ _SMPTE_UNSUPPORTED = ("SMPTE timing ({} fps x {} ticks per frame) is not support
 # flats), b = mode (0 major, 1 minor); TRACK_NAME: a = the name's bytes. A value the bytes do
 # not give (a meta event with too few data bytes) is None.
 NOTE_ON, NOTE_OFF, TEMPO, TIME_SIGNATURE, KEY_SIGNATURE, TRACK_NAME = range(6)
-#: Track names that name no piece: a DAW's or notation program's names for an unnamed track.
-_PLACEHOLDER_NAME = re.compile(r"(untitled|unnamed|conductor|tempo|tempo track|track|sequence|seq|"
-                               r"instrument|inst)?[\s\d#:._-]*", re.IGNORECASE)
+#: The words of the names DAWs and notation programs give an unnamed track ("Track 1", "Tempo
+#: Map", "Conductor Track", "Untitled score", "MIDI 01"): a name of these words, digits and
+#: punctuation alone names no piece.
+PLACEHOLDER_WORDS = frozenset({
+    "untitled", "unnamed", "new", "master", "control", "conductor", "conduct", "tempo", "map",
+    "midi", "track", "sequence", "seq", "instrument", "inst", "score", "song"})
+#: What this package wrote as the sequence name of an untitled piece before version 5 of the
+#: corpus cache: no title either.
+_OWN_PLACEHOLDER = "rnnrbm-music"
 
 # Key-signature names as mido decodes them, by number of sharps (-7..7): major, then minor.
 _MAJOR_NAMES = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
@@ -292,11 +299,12 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
     tempos: list[tuple[int, float]] = []
     signatures: list[tuple[int, str]] = []
     key = title = None
+    named = False
     problems = [f"{damage[0]}: read what is there"] if damage else []
     for tick, track, kind, a, b in metas:
         if kind == TRACK_NAME:
-            if track == 0 and title is None:
-                title = sequence_name(a)
+            if track == 0 and not named:   # the first name only, a placeholder or not
+                title, named = sequence_name(a), True
         elif kind == TEMPO:
             if smpte:
                 continue
@@ -348,20 +356,33 @@ def _roll_from_tracks(path: Path, tracks: list[tuple[list[tuple], int]],
 
 
 def sequence_name(data: bytes) -> str | None:
-    """The piece's title a track name's bytes give: UTF-8 where they are UTF-8, else Latin-1,
-    stripped; None for a blank or placeholder name (see the module's docstring).
+    """The piece's title a track name's bytes give, or None for a placeholder name.
 
-    >>> sequence_name("Étude in F♯".encode()), sequence_name("Étude".encode("latin-1"))
-    ('Étude in F♯', 'Étude')
-    >>> sequence_name(b"Track 1"), sequence_name(b"Tempo Track"), sequence_name(b"  ")
+    The bytes are read as UTF-8 where they are UTF-8, else as Windows-1252 (Latin-1 with
+    typographic quotes and dashes where Latin-1 has control codes), else as Latin-1. Control
+    characters and a byte-order mark are dropped and runs of white space made one space. A name
+    of :data:`PLACEHOLDER_WORDS`, digits and punctuation alone ("Track 1", "Tempo Track", "???",
+    "1999") is None. Other encodings (Shift-JIS, say) are not recognized.
+
+    >>> sequence_name("Étude in F♯".encode()), sequence_name("Don’t Stop".encode("cp1252"))
+    ('Étude in F♯', 'Don’t Stop')
+    >>> sequence_name(b"Track 1"), sequence_name(b"Tempo Map"), sequence_name(b"  \\0???")
     (None, None, None)
+    >>> sequence_name(b"Track and Field Polka"), sequence_name(b"Tempo di Valse")
+    ('Track and Field Polka', 'Tempo di Valse')
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    text = " ".join(text.replace("\0", " ").split())   # some writers pad names with NULs
-    return None if _PLACEHOLDER_NAME.fullmatch(text) else text
+    for encoding in ("utf-8", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    text = " ".join("".join(" " if unicodedata.category(c) == "Cc" or c == "\ufeff" else c
+                            for c in text).split())
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if text == _OWN_PLACEHOLDER or all(word in PLACEHOLDER_WORDS for word in words):
+        return None
+    return text
 
 
 def _notes_and_metas(tracks: list[tuple[list[tuple], int]]) -> tuple[list, list, bool]:

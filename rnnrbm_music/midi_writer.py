@@ -56,15 +56,29 @@ def _mido_key(key_name: str) -> str:
     return name + ("m" if mode == "minor" else "")
 
 
-def midi_text(text: str) -> str:
-    """``text`` as a MIDI text event holds it: Latin-1 (mido's charset for them), ``♭`` and
-    ``♯`` written ``b`` and ``#``, any other character outside Latin-1 as ``?``.
+#: Characters Latin-1 lacks that titles use, as MIDI text writes them.
+_ASCII_FOR = str.maketrans({"♭": "b", "♯": "#", "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-",
+                            "—": "-", "…": "..."})
 
-    >>> midi_text("Study in B♭ minor"), midi_text("Étude in F♯"), midi_text("练习")
-    ('Study in Bb minor', 'Étude in F#', '??')
+
+def midi_text(text: str) -> str:
+    """``text`` as a MIDI text event holds it, as the str mido writes byte for byte (its
+    charset is Latin-1): ``♭``, ``♯``, typographic quotes and dashes as ASCII; text Latin-1 can
+    hold as Latin-1, as MIDI files have long been written; other text (Japanese, say) as UTF-8,
+    which :func:`~rnnrbm_music.midi_io.sequence_name` reads back (a reader expecting Latin-1
+    shows it garbled rather than lost).
+
+    >>> midi_text("Study in B♭ minor"), midi_text("Étude in F♯"), midi_text("Don’t – go")
+    ('Study in Bb minor', 'Étude in F#', "Don't - go")
+    >>> midi_text("さくら").encode("latin-1").decode("utf-8")
+    'さくら'
     """
-    text = text.replace("♭", "b").replace("♯", "#")
-    return text.encode("latin-1", "replace").decode("latin-1")
+    text = text.translate(_ASCII_FOR)
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8").decode("latin-1")
+    return text
 
 
 def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
@@ -78,7 +92,8 @@ def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],
         return round(Fraction(quarter) * TICKS_PER_QUARTER)
 
     # The first track's name is the sequence name: the piece's title, where it has one.
-    conductor = [(0, mido.MetaMessage("track_name", name=midi_text(title)))] if title else []
+    conductor = ([(0, mido.MetaMessage("track_name", name=midi_text(title.strip())))]
+                 if title and title.strip() else [])
     for at, signature in time_signatures:
         numerator, denominator = parse_time_signature(signature)
         conductor.append((tick(at), mido.MetaMessage(

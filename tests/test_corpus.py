@@ -130,3 +130,16 @@ def test_music21s_corpus_is_named_as_on_the_command_line():
     assert [roll.key for roll in corpus] == ["F# minor", "E major"]
     with pytest.raises(ValueError, match="music21's corpus has nothing for 'nosuchcomposer'"):
         Corpus("music21:nosuchcomposer")
+
+
+def test_identical_files_under_two_names_keep_their_own_titles_through_the_cache(tmp_path):
+    """Nottingham holds identical tunes under two names (hpps24, hpps25): each is titled by its
+    own file's name, read afresh or from the cache."""
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    for name in ("hpps24.mid", "hpps25.mid"):
+        shutil.copy(NOTTINGHAM_MIDI / "hpps24.mid", folder / name)
+    for _ in ("read", "cached"):
+        corpus = Corpus(folder, cache_dir=tmp_path / "cache", progress=False)
+        assert [roll.title for roll in corpus] == ["hpps24", "hpps25"]
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 2

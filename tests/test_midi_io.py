@@ -150,8 +150,9 @@ def test_every_key_signature_is_the_explicit_key(tmp_path, parser):
 @pytest.mark.parametrize("parser", PARSERS)
 def test_the_sequence_name_is_the_title(tmp_path, parser):
     """The first name in the first track (the SMF specification's sequence name) titles the
-    piece, read as UTF-8 or else Latin-1; a later track's name, a blank name or a DAW's
-    placeholder does not, and the file's name titles it."""
+    piece, read as UTF-8 or else Windows-1252, control characters dropped; a later name, a
+    later track's name, a blank name or a DAW's placeholder does not, and the file's name
+    titles it."""
     tune = note(0, 60, 480) + END
 
     def name(text: bytes) -> bytes:
@@ -166,7 +167,18 @@ def test_the_sequence_name_is_the_title(tmp_path, parser):
         "placeholder": (smf(480, name(b"Tempo Track") + END, tune), "placeholder"),
         "numbered": (smf(480, name(b"Track 1") + tune, midi_type=0), "numbered"),
         "blank": (smf(480, name(b"  \0\0") + tune, midi_type=0), "blank"),
+        # The first name only: a placeholder followed by an instrument's name is no title.
+        "then_piano": (smf(480, name(b"Tempo Track") + name(b"Piano") + END, tune), "then_piano"),
+        "windows": (smf(480, name("Don’t Stop – “Live”".encode("cp1252")) + tune, midi_type=0),
+                    "Don’t Stop – “Live”"),
+        "controls": (smf(480, name("\ufeffMy\x01 Tune\x1a".encode()) + tune, midi_type=0), "My Tune"),
+        "punctuation": (smf(480, name(b"???") + tune, midi_type=0), "punctuation"),
+        "old_own": (smf(480, name(b"rnnrbm-music") + END, tune), "old_own"),
     }
+    for i, placeholder in enumerate((b"Conductor Track", b"Tempo Map", b"Master Track", b"MIDI 01",
+                                     b"New Track", b"Untitled score", b"Unnamed Sequence",
+                                     b"control track", b"1999")):
+        files[f"placeholder{i}"] = (smf(480, name(placeholder) + tune, midi_type=0), f"placeholder{i}")
     for stem, (data, title) in files.items():
         assert read_quietly(write(tmp_path, f"{stem}.mid", data), parser).title == title, stem
 

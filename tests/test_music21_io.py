@@ -317,12 +317,21 @@ def test_an_mxl_file_is_compressed_musicxml(tmp_path):
         write(roll, tmp_path / "piece.musicxml")).notes()
 
 
-def test_a_title_with_flats_or_other_scripts_is_written_to_midi_as_latin_1(tmp_path):
-    """MIDI text events are Latin-1: a generated 'Study in B♭ minor' is titled 'Study in Bb
-    minor' in the file (it raised UnicodeEncodeError), a character Latin-1 lacks is '?'."""
+def test_a_title_is_written_to_midi_as_readers_read_it_and_read_back(tmp_path):
+    """MIDI text: ♭, ♯, typographic quotes and dashes as ASCII ('Study in B♭ minor' raised
+    UnicodeEncodeError once); Latin-1 text as Latin-1 bytes; text Latin-1 cannot hold as UTF-8
+    bytes. Each reads back as written; a title of white space is no title."""
     import mido
 
-    roll = PianoRoll.from_benchmark([(60,)]).replace(title="Study in B♭ minor, 练习")
-    names = [m.name for track in mido.MidiFile(write(roll, tmp_path / "t.mid")).tracks
-             for m in track if m.type == "track_name"]
-    assert names[0] == "Study in Bb minor, ??"
+    def written(title: str) -> tuple[bytes, str]:
+        path = write(PianoRoll.from_benchmark([(60,)]).replace(title=title), tmp_path / "t.mid")
+        names = [m.name for track in mido.MidiFile(path).tracks for m in track
+                 if m.type == "track_name"]
+        return names[0].encode("latin-1"), read(path).title
+
+    assert written("Study in B♭ minor") == (b"Study in Bb minor", "Study in Bb minor")
+    assert written("Don’t Stop – “Live”") == (b"Don't Stop - \"Live\"", "Don't Stop - \"Live\"")
+    assert written("Étude") == ("Étude".encode("latin-1"), "Étude")
+    assert written("练习 in C") == ("练习 in C".encode(), "练习 in C")
+    path = write(PianoRoll.from_benchmark([(60,)]).replace(title="  "), tmp_path / "blank.mid")
+    assert [m.name for m in mido.MidiFile(path).tracks[0] if m.type == "track_name"] == []
