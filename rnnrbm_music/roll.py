@@ -314,8 +314,10 @@ class PianoRoll:
         The result keeps this roll's key, transposition and pickup; the bars go on from this
         roll's bar grid (an appended roll's pickup is not used). Where an appended roll's meter
         or tempo differs from the one in force at the join, the change is recorded there, and
-        its own changes follow; appended to an empty roll, the music starts in its own meter
-        and tempo. A change at the end of the result, where nothing follows, is dropped.
+        its own changes follow; an appended roll's changes at or after its own end, and one at
+        the end of the result, where nothing follows, are dropped. An empty roll followed by
+        music is that music, context and all: nothing sounds before it to keep a bar grid, a
+        key or a tempo for.
 
         >>> a = PianoRoll.from_benchmark([(60,)]); b = PianoRoll.from_benchmark([(62,), ()], bpm=60)
         >>> joined = a.concat(b)
@@ -331,6 +333,8 @@ class PianoRoll:
                     "cannot concatenate piano rolls of different pitch ranges or frame rates: "
                     f"{self.lowest}..{self.highest} @ {self.steps_per_quarter}/quarter vs "
                     f"{other.lowest}..{other.highest} @ {other.steps_per_quarter}/quarter")
+        if not len(self) and others:
+            return others[0].concat(*others[1:])
         signatures, tempos = list(self.time_signatures()), list(self.tempos())
         offset = len(self)
         length = offset + sum(len(other) for other in others)
@@ -338,7 +342,7 @@ class PianoRoll:
             for ours, theirs in ((signatures, other.time_signatures()), (tempos, other.tempos())):
                 for frame, value in theirs:
                     at = offset + frame
-                    if value == ours[-1][1] or at >= length > 0:
+                    if value == ours[-1][1] or at >= length or frame >= max(len(other), 1):
                         continue
                     if ours[-1][0] == at:      # a change where another starts: it replaces it
                         ours.pop()

@@ -177,6 +177,16 @@ def test_concat_records_a_meter_change_one_frame_in_and_onto_an_empty_roll():
     assert after_nothing.to_benchmark() == tune.to_benchmark()
     assert after_nothing.time_signature_changes == () and after_nothing.tempo_changes == ()
     assert (after_nothing.time_signature, after_nothing.bpm) == ("3/4", 60)   # the music's own
+    # An empty roll followed by music is that music: its pickup, key and transposition too,
+    # even after an empty slice that ends inside a bar of another meter.
+    waltz = roll_of([(62,), (64,)] * 7, time_signature="3/4", pickup=2, key="D major", transposition=-2)
+    assert roll_of([]).concat(waltz) == waltz
+    assert (roll_of([]).concat(waltz).pickup, roll_of([]).concat(waltz).transposition) == (2, -2)
+    song = roll_of([(60,)] * 8, time_signature="3/4")
+    assert song[len(song):].pickup == 4 and song[len(song):].concat(waltz) == waltz
+    # An appended roll's changes at or after its own end are not the music's.
+    beyond = PianoRoll(np.zeros((0, 88), bool), tempo_changes=((4, 60),))
+    assert roll_of([(60,)] * 8).concat(beyond, roll_of([(62,)] * 8)).tempos() == [(0, 120.0)]
     # A tempo or meter appended after the last frame changes nothing that sounds: dropped.
     assert tune.concat(roll_of([], bpm=90, time_signature="2/4")) == tune
     assert tune.concat(roll_of([], bpm=90)).tempos() == [(0, 60.0)]
