@@ -286,6 +286,25 @@ def test_smpte_with_no_ticks_per_frame_is_named(tmp_path, parser):
         read(path, reader=parser)
 
 
+def test_a_delta_time_that_never_ends_is_named_with_each_parsers_reason(tmp_path):
+    path = write(tmp_path, "endless.mid", smf(480, b"\x80\x80\x80\x80", midi_type=0))
+    music21 = r"music21: IndexError: index out of range\)$"
+    with pytest.raises(ReadError, match=rf"^{path}: not a readable MIDI file \({music21}"):
+        read(path, reader="music21")
+    with pytest.raises(ReadError, match=rf"^{path}: not a readable MIDI file \(mido: EOFError: the "
+                                        rf"data end in the middle of an event; {music21}"):
+        read(path)
+
+
+def test_smpte_that_music21s_parser_cannot_time_is_named_with_its_rate(tmp_path):
+    body = note(0, 60, 300) + END
+    path = write(tmp_path, "smpte40.mid", smf(0xE728, body, midi_type=0))    # 25 fps x 40 ticks
+    with pytest.raises(ReadError, match=rf"^{path}: SMPTE timing \(25 fps x 40 ticks per frame\) "
+                                        r"is not supported by music21's MIDI parser"):
+        read(path, reader="music21")
+    assert read_quietly(path, "mido").notes() == [(0, 1, 60)]
+
+
 def test_a_header_without_tracks_reads_as_a_file_without_notes(tmp_path):
     path = write(tmp_path, "empty.mid", smf(480, midi_type=0))
     assert len(path.read_bytes()) == 14
@@ -314,14 +333,14 @@ def test_read_midi_by_default_reads_as_read_does():
 @pytest.mark.parametrize("parser", PARSERS)
 def test_smpte_timing_over_a_long_note(tmp_path, parser):
     """25 fps x 24 ticks: 3,000 ticks are 5 s, 10 quarters at 120 bpm, 20 frames; 29.97 fps x 40
-    ticks (parser mido): 149,850 ticks are 500 frames (29.94 fps would make them 501)."""
+    ticks (parser mido): 299,700 ticks are 1,000 frames (29.94 fps would make them 1,001)."""
     body = note(0, 60, 3000) + END
     roll = read_quietly(write(tmp_path, "smpte25.mid", smf(0xE718, body, midi_type=0)), parser)
     assert roll.notes() == [(0, 20, 60)]
     if parser == "mido":
-        body = note(0, 60, 149_850) + END
+        body = note(0, 60, 299_700) + END
         roll = read_quietly(write(tmp_path, "smpte29.mid", smf(0xE328, body, midi_type=0)), parser)
-        assert roll.notes() == [(0, 500, 60)]
+        assert roll.notes() == [(0, 1000, 60)]
 
 
 @pytest.mark.parametrize("parser", PARSERS)
