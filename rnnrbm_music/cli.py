@@ -36,8 +36,7 @@ CORPUS_HELP = ("files, folders or globs of MIDI/MusicXML/ABC/Humdrum; music21:QU
                "(split chosen with --split)")
 
 
-def _corpus(items: list[str], split: str, steps_per_quarter: int | None = None,
-            normalize_key: bool = True):
+def _corpus(items: list[str], split: str, steps_per_quarter: int | None, normalize_key: bool):
     """The corpus the command line names, read; ValueError if it holds no music (a path that
     names nothing is an error here, not a piece skipped: it is a typo)."""
     from .corpus import MUSIC21_CORPUS, Corpus

@@ -339,3 +339,40 @@ def test_help_shows_each_default_but_none_for_flags():
     text = " ".join(build_parser()._subparsers._group_actions[0].choices["generate"].format_help().split())
     assert "(default: 25)" in text                                       # --k
     assert "(default: False)" not in text and "(default: None)" not in text
+
+
+def test_outputs_go_into_new_folders_and_training_flags_switch_settings_on(tmp_path):
+    from rnnrbm_music import read
+
+    nested = tmp_path / "new" / "deeper" / "g.mid"
+    assert main(["generate", "--model", "nade", "--steps", "4", "--out", str(nested)]) == 0
+    assert len(read(nested, normalize_key=False)) == 4
+    model = tmp_path / "runs" / "m.safetensors"
+    assert main(["train", str(JSB), "--epochs", "2", "--hidden", "8", "--recurrent", "4", "--k", "1",
+                 "--checkpoint-every", "1", "--keep-checkpoints", "--out", str(model)]) == 0
+    assert sorted(p.name for p in model.parent.iterdir()) == [
+        "m-epoch0001.safetensors", "m-epoch0002.safetensors", "m.safetensors"]
+
+
+def test_continue_takes_its_particles_and_a_benchmark_is_read_at_the_models_rate(tmp_path, capsys):
+    primer = ROOT.parent / "shared" / "data" / "nottingham_midi" / "ashover1.mid"
+    assert main(["continue", str(primer), "--model", "nade", "--steps", "8", "--cadence",
+                 "--particles", "2", "--seed", "1", "--out", str(tmp_path / "c.mid")]) == 0
+    capsys.readouterr()
+    # The pretrained model counts two frames a quarter; JSB's pickle, read at that rate, is
+    # evaluated rather than refused for its own one frame a quarter.
+    assert main(["evaluate", "--model", "nade", "--data", str(JSB), "--split", "valid", "--chains",
+                 "0"]) == 0
+    assert capsys.readouterr().out.startswith("76 pieces, ")
+
+
+def test_the_live_commands_take_their_options_as_given():
+    from rnnrbm_music.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["live", "--api", "alsa", "--in-channel", "1", "--in-channel", "2",
+                              "--bpm", "90", "--k", "5"])
+    assert (args.api, args.in_channel, args.bpm, args.k) == ("alsa", [0, 1], 90, 5)
+    for bad in (["play", "--bpm", "0"], ["play", "--k", "0"], ["live", "--k", "x"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
