@@ -96,3 +96,13 @@ def test_decode_turns_drawn_units_into_the_roll_with_or_without_onsets():
     assert (articulated.key, articulated.bpm) == ("D major", 90)
     plain = RnnRbmComposer().decode(frames[:, :88], like)
     assert plain.notes() == [(0, 3, 60)] and plain.onsets is None and plain.bpm == 90
+
+
+def test_a_composer_shows_its_model_and_whether_it_is_fitted(pieces):
+    composer = RnnRbmComposer(**TINY, epochs=1)
+    assert repr(composer) == ("RnnRbmComposer(n_hidden=8, n_recurrent=4, steps_per_quarter=1, "
+                              "articulation=False, conditional='rbm', not fitted)")
+    composer.fit(pieces, progress=False)
+    assert repr(composer).endswith("conditional='rbm', fitted)")
+    nade = RnnRbmComposer(conditional="nade", order="descending")
+    assert repr(nade).endswith("conditional='nade', order='descending', not fitted)")
