@@ -38,7 +38,8 @@ BAD_VALUES = [
     (["generate", "--key", "H major"], "argument --key: cannot read key 'H major'"),
     (["generate", "--seed", "-1"], "argument --seed: must be a whole number from 0"),
     (["generate", "--bars", "2", "--steps", "8"], "give --steps or --bars, not both"),
-    (["generate", "--out", "x.wav"], "argument --out: x.wav: an output file ends in .mid"),
+    (["generate", "--out", "x.wav"], "argument --out: x.wav: an output file ends in .mid, .midi, "
+                                      ".musicxml, .xml, .mxl or .png"),
     (["harmonize", "m.mid", "--particles", "0"], "argument --particles: must be a whole number"),
     (["train", "m.mid", "--out", "model.mid"], "argument --out: model.mid: a model file ends in "
                                                ".safetensors"),
@@ -242,7 +243,12 @@ def test_a_range_fold_is_the_same_in_a_file_as_on_input():
 
 
 def test_a_recipe_with_an_unknown_setting_or_a_bad_value_is_named(tmp_path, capsys):
-    for text, said in [('{"epochz": 3}', "unknown setting(s) 'epochz'"),
+    from dataclasses import fields
+
+    from rnnrbm_music.cli import MODEL_SETTINGS
+    known = sorted({*MODEL_SETTINGS, *(f.name for f in fields(TrainConfig)), "description"})
+    for text, said in [('{"epochz": 3}', f"unknown setting(s) 'epochz'; a recipe takes "
+                                         f"{', '.join(known)}"),
                        ('{"epochs": "x"}', "epochs must be a whole number")]:
         recipe = tmp_path / "recipe.json"
         recipe.write_text(text)

@@ -60,7 +60,9 @@ def test_evaluate_on_a_benchmark_split(tmp_path, capsys):
     trained_on = len(checkpoint.load(model).model.known_frames)
     assert trained_on < held_out[0]["known_frames"] < held_out[1]["known_frames"]
     assert held_out[1]["known_frames"] == figures["known_frames"]   # training + validation frames
-    assert "NLL per frame" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "NLL per frame" in printed
+    assert f"\nframe accuracy     {100 * figures['accuracy']:.2f} %\n" in printed
     # Files have no benchmark split: the record names none, only the fraction held out.
     tunes = sorted((ROOT.parent / "shared" / "data" / "nottingham_midi").glob("ashover*.mid"))[:4]
     assert main(["evaluate", str(model), "--data", *map(str, tunes), "--valid-fraction", "0.5",
@@ -336,8 +338,10 @@ def test_evaluate_prints_and_records_what_it_measured(tmp_path, capsys):
 def test_help_shows_each_default_but_none_for_flags():
     from rnnrbm_music.cli import build_parser
 
-    text = " ".join(build_parser()._subparsers._group_actions[0].choices["generate"].format_help().split())
+    commands = build_parser()._subparsers._group_actions[0].choices
+    text = " ".join(commands["harmonize"].format_help().split())
     assert "(default: 25)" in text                                       # --k
+    assert "--cadence" in text                                           # a flag: False
     assert "(default: False)" not in text and "(default: None)" not in text
 
 
@@ -376,3 +380,19 @@ def test_the_live_commands_take_their_options_as_given():
     for bad in (["play", "--bpm", "0"], ["play", "--k", "0"], ["live", "--k", "x"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_training_resumes_from_a_checkpoint_the_engine_wrote(tmp_path):
+    """A checkpoint of rnnrbm_music.train.train has no data settings: resuming it from the
+    command line takes the corpus's frame rate."""
+    from rnnrbm_music import RnnRbmComposer
+    from rnnrbm_music.engine import RnnRbmConfig, build
+    from rnnrbm_music.train import TrainConfig, train
+
+    engine = tmp_path / "engine.safetensors"
+    train(build(RnnRbmConfig(88, 8, 4)), [np.ones((8, 88), bool)], None, TrainConfig(epochs=1),
+          checkpoint_path=engine, progress=False)
+    again = tmp_path / "again.safetensors"
+    assert main(["train", "music21:bach/bwv66.6", "--epochs", "2", "--resume", str(engine),
+                 "--out", str(again)]) == 0
+    assert len(RnnRbmComposer.load(again).history_) == 2
