@@ -303,6 +303,13 @@ def test_smpte_that_music21s_parser_cannot_time_is_named_with_its_rate(tmp_path)
                                         r"is not supported by music21's MIDI parser"):
         read(path, reader="music21")
     assert read_quietly(path, "mido").notes() == [(0, 1, 60)]
+    # Where mido refuses such a file too (an impossible key signature), its reason is given.
+    body = meta(0, 0x59, bytes([18, 0])) + note(0, 60, 300) + END
+    path = write(tmp_path, "smpte40_key18.mid", smf(0xE728, body, midi_type=0))
+    with pytest.raises(ReadError, match=rf"^{path}: not a readable MIDI file \(mido: "
+                                        r"KeySignatureError: Could not decode key with 18 sharps "
+                                        r"and mode 0\)$"):
+        read(path)
 
 
 def test_a_header_without_tracks_reads_as_a_file_without_notes(tmp_path):
