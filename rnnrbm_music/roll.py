@@ -353,8 +353,8 @@ class PianoRoll:
         onsets = None if all(r.onsets is None for r in rolls) else np.concatenate(
             [r.onsets if r.onsets is not None else np.zeros_like(r.frames) for r in rolls])
         return self.replace(frames=np.concatenate([r.frames for r in rolls]), onsets=onsets,
-                            time_signature=signatures[0][1], time_signature_changes=tuple(signatures[1:]),
-                            bpm=tempos[0][1], tempo_changes=tuple(tempos[1:]))
+                            time_signature_changes=tuple(signatures[1:]),
+                            tempo_changes=tuple(tempos[1:]))
 
     # --- views -----------------------------------------------------------------------------------
     def note_starts(self) -> np.ndarray:

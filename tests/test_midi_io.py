@@ -173,6 +173,7 @@ def test_the_sequence_name_is_the_title(tmp_path, parser):
                     "Don’t Stop – “Live”"),
         "controls": (smf(480, name("\ufeffMy\x01 Tune\x1a".encode()) + tune, midi_type=0), "My Tune"),
         "punctuation": (smf(480, name(b"???") + tune, midi_type=0), "punctuation"),
+        "not_1252": (smf(480, name(b"Caf\xe9 \x81Noir") + tune, midi_type=0), "Café Noir"),  # Latin-1
         "old_own": (smf(480, name(b"rnnrbm-music") + END, tune), "old_own"),
     }
     for i, placeholder in enumerate((b"Conductor Track", b"Tempo Map", b"Master Track", b"MIDI 01",

@@ -272,6 +272,30 @@ def test_an_unknown_reader_is_one_clear_error():
             reading()
 
 
+def test_music_given_as_text_is_read_with_the_options_given():
+    scale = "tinyNotation: 4/4 d4 e f# g a b c#' d'"      # B minor to Aarden, D major to Temperley
+    assert read(scale, normalize_key=False).key == "B minor"
+    assert read(scale, normalize_key=False, key_algorithm="temperley").key == "D major"
+    high = "tinyNotation: 4/4 c'4 c''''''4"                    # C5, C9
+    with pytest.raises(RangeError):
+        read(high)
+    with pytest.warns(UserWarning, match="moved by octaves"):
+        folded = read(high, normalize_key=False, out_of_range="fold")
+    assert [p for *_, p in folded.notes()] == [72, 108]            # C9 folded to C8
+
+
+def test_read_pieces_by_default_reads_as_read_does():
+    from rnnrbm_music.music21_io import read_pieces
+
+    path = NOTTINGHAM_MIDI / "ashover16.mid"              # D major under a G-major signature
+    pieces = read_pieces(path)
+    assert pieces == [read(path)]
+    assert (pieces[0].steps_per_quarter, pieces[0].key, pieces[0].transposition) == (2, "D major", -2)
+    with pytest.raises(TypeError, match=r"^read_pieces\(\) got an unexpected keyword argument "
+                                        r"'expand_repeat'"):
+        read_pieces(path, expand_repeat=False)
+
+
 def test_a_misspelt_reading_option_is_named_against_read():
     with pytest.raises(TypeError, match="read\\(\\) got an unexpected keyword argument "
                                         "'expand_repeat'; its reading options are lowest"):
@@ -279,7 +303,7 @@ def test_a_misspelt_reading_option_is_named_against_read():
 
 
 def test_a_file_read_is_titled_by_its_own_title_else_by_its_name(tmp_path):
-    """(A MIDI file's sequence name is not read as its title yet: see docs/mutation.md.)"""
+    """(A MIDI file's title is its sequence name: tests/test_midi_io.py.)"""
     roll = PianoRoll.from_benchmark([(60,), (62,)])
     assert read(write(roll.replace(title="Morning Reel"), tmp_path / "a.musicxml")).title \
         == "Morning Reel"

@@ -185,8 +185,13 @@ def test_concat_records_a_meter_change_one_frame_in_and_onto_an_empty_roll():
     song = roll_of([(60,)] * 8, time_signature="3/4")
     assert song[len(song):].pickup == 4 and song[len(song):].concat(waltz) == waltz
     # An appended roll's changes at or after its own end are not the music's.
-    beyond = PianoRoll(np.zeros((0, 88), bool), tempo_changes=((4, 60),))
-    assert roll_of([(60,)] * 8).concat(beyond, roll_of([(62,)] * 8)).tempos() == [(0, 120.0)]
+    for frames, at in ((0, 4), (0, 1), (4, 4)):
+        beyond = PianoRoll(np.ones((frames, 88), bool), tempo_changes=((at, 60),))
+        assert roll_of([(60,)] * 8).concat(beyond, roll_of([(62,)] * 8)).tempos() == [(0, 120.0)]
+    # After an empty roll, each roll that follows is appended; a change undone at once is none.
+    a, b = roll_of([(60,)] * 2), roll_of([(62,)] * 2, bpm=60)
+    assert roll_of([]).concat(a, b, a) == a.concat(b, a)
+    assert a.concat(b[:0], a).tempos() == [(0, 120.0)]
     # A tempo or meter appended after the last frame changes nothing that sounds: dropped.
     assert tune.concat(roll_of([], bpm=90, time_signature="2/4")) == tune
     assert tune.concat(roll_of([], bpm=90)).tempos() == [(0, 60.0)]
