@@ -374,9 +374,9 @@ def test_the_live_commands_take_their_options_as_given():
     from rnnrbm_music.cli import build_parser
 
     parser = build_parser()
-    args = parser.parse_args(["live", "--api", "alsa", "--in-channel", "1", "--in-channel", "2",
-                              "--bpm", "90", "--k", "5"])
-    assert (args.api, args.in_channel, args.bpm, args.k) == ("alsa", [0, 1], 90, 5)
+    args = parser.parse_args(["live", "--in", "keys", "--api", "alsa", "--in-channel", "1",
+                              "--in-channel", "2", "--bpm", "90", "--k", "5"])
+    assert (args.api, args.in_channel, args.bpm, args.k) == ("alsa", [1, 2], 90, 5)
     for bad in (["play", "--bpm", "0"], ["play", "--k", "0"], ["live", "--k", "x"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
