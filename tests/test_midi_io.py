@@ -237,6 +237,14 @@ def test_meta_events_with_too_few_bytes_are_each_named_and_the_rest_is_read(tmp_
         "with too few data bytes at tick 0; ignored a tempo event with too few data bytes at "
         "tick 0; ignored a time-signature event with too few data bytes at tick 0; and 2 more"]
     assert (roll.bpm, roll.time_signature, roll.key) == (100.0, "3/4", "G major")
+    # Five problems are all named; a sixth is counted.
+    for count, more in ((5, ""), (6, "; and 1 more")):
+        path = write(tmp_path, f"short{count}.mid", smf(480, meta(0, 0x51, b"") * count
+                                                        + note(0, 67, 960) + END, midi_type=0))
+        with pytest.warns(UserWarning) as caught:
+            read(path, reader="music21")
+        problem = "ignored a tempo event with too few data bytes at tick 0"
+        assert str(caught[0].message) == f"{path}: " + "; ".join([problem] * 5) + more
 
 
 @pytest.mark.parametrize("parser", PARSERS)
