@@ -346,8 +346,7 @@ class PianoRoll:
                         continue
                     if ours[-1][0] == at:      # a change where another starts: it replaces it
                         ours.pop()
-                    if not ours or ours[-1][1] != value:
-                        ours.append((at, value))
+                    ours.append((at, value))   # (one back to the value before is dropped by replace)
             offset += len(other)
         rolls = [self, *others]
         onsets = None if all(r.onsets is None for r in rolls) else np.concatenate(
