@@ -148,16 +148,23 @@ def _recipe(path: str) -> dict:
     return settings
 
 
-def _model_of(path: str) -> dict:
-    """The model settings of a checkpoint to resume: those a training must keep."""
+def _resumed(path: str) -> tuple[dict, dict, bool | None]:
+    """What a training resumed from the checkpoint at ``path`` keeps unless a flag or the
+    recipe says otherwise: its model settings, its training settings (optimizer, learning rate,
+    seed: the seed also picks the pieces ``--valid-fraction`` holds out) and whether it moved
+    the pieces to C (None where the checkpoint does not say)."""
     from .checkpoint import load
+    from .train import TrainConfig
 
     saved = load(path)
     config = saved.model.config
-    return {"n_hidden": config.n_hidden, "n_recurrent": config.n_recurrent,
-            "articulation": config.articulation, "conditional": config.conditional,
-            "order": config.order,
-            "steps_per_quarter": saved.config.get("data", {}).get("steps_per_quarter")}
+    data = saved.config.get("data", {})
+    model = {"n_hidden": config.n_hidden, "n_recurrent": config.n_recurrent,
+             "articulation": config.articulation, "conditional": config.conditional,
+             "order": config.order, "steps_per_quarter": data.get("steps_per_quarter")}
+    names = {f.name for f in fields(TrainConfig)}
+    training = {k: v for k, v in saved.config.get("training", {}).items() if k in names}
+    return model, training, data.get("normalize_key")
 
 
 def cmd_train(args) -> int:
@@ -166,7 +173,8 @@ def cmd_train(args) -> int:
 
     _check_writable(args.out)   # before an hour of training, not after
     settings = _recipe(args.config) if args.config else {}
-    training = {f.name: settings[f.name] for f in fields(TrainConfig) if f.name in settings}
+    resumed_model, training, resumed_key = _resumed(args.resume) if args.resume else ({}, {}, None)
+    training.update({f.name: settings[f.name] for f in fields(TrainConfig) if f.name in settings})
     for f in fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None:
@@ -179,10 +187,11 @@ def cmd_train(args) -> int:
         if getattr(args, name) is not None:
             model_settings[name] = getattr(args, name)
     if args.resume:   # the checkpoint's model, unless a flag or the recipe says otherwise
-        resumed = {k: v for k, v in _model_of(args.resume).items() if v is not None}
+        resumed = {k: v for k, v in resumed_model.items() if v is not None}
         model_settings = {**resumed, **model_settings}
         print(f"resuming from {args.resume}")
-    composer = RnnRbmComposer(**model_settings, normalize_key=not args.no_normalize_key,
+    composer = RnnRbmComposer(**model_settings,
+                              normalize_key=not args.no_normalize_key and resumed_key is not False,
                               device=args.device, **training)
     spq = model_settings.get("steps_per_quarter")
     corpus = _corpus(args.corpus, _split(args.corpus, args.split, "train"), spq,
@@ -266,6 +275,8 @@ def cmd_evaluate(args) -> None:
     corpus = _corpus(args.data, args.split, composer.steps_per_quarter, composer.normalize_key)
     known = None
     if args.valid_fraction:   # the same hold-out as `train --valid-fraction` with that seed
+        if args.split_seed is None:   # the model's training seed, which made the split
+            args.split_seed = composer.training.seed
         training, corpus = corpus.split(args.valid_fraction, args.split_seed)
         known = training if args.known else None
     elif args.known:   # e.g. the training split of the same benchmark pickles
@@ -618,8 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", help="the split of a benchmark .pickle (default: test)")
     evaluate.add_argument("--valid-fraction", type=_checked("valid_fraction"),
                           help="evaluate on the pieces `train --valid-fraction` held out")
-    evaluate.add_argument("--split-seed", type=_checked("seed"), default=0,
-                          help="the seed of that split (the training seed)")
+    evaluate.add_argument("--split-seed", type=_checked("seed"),
+                          help="the seed of that split (default: the model's training seed)")
     evaluate.add_argument("--chains", type=_checked("n_chains"), default=20,
                           help="AIS chains per frame (see benchmarks/nll_accuracy.py); for an "
                                "RNN-NADE, exact draws per frame for the accuracy")

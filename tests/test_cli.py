@@ -396,3 +396,29 @@ def test_training_resumes_from_a_checkpoint_the_engine_wrote(tmp_path):
     assert main(["train", "music21:bach/bwv66.6", "--epochs", "2", "--resume", str(engine),
                  "--out", str(again)]) == 0
     assert len(RnnRbmComposer.load(again).history_) == 2
+
+
+def test_a_resumed_training_keeps_its_settings_and_its_held_out_pieces(tmp_path, capsys):
+    """--resume keeps the optimizer, learning rate, seed (which picks the pieces
+    --valid-fraction holds out) and key setting of the checkpoint; evaluate --valid-fraction
+    holds out the same pieces, by the model's seed."""
+    from rnnrbm_music import RnnRbmComposer
+
+    chorales = [f"music21:bach/{name}" for name in ("bwv66.6", "bwv269", "bwv80.8", "bwv4.8")]
+    first, again = tmp_path / "first.safetensors", tmp_path / "again.safetensors"
+    assert main(["train", *chorales, "--valid-fraction", "0.25", "--hidden", "8", "--recurrent",
+                 "4", "--epochs", "1", "--optimizer", "adam", "--lr", "0.01", "--seed", "5",
+                 "--no-normalize-key", "--out", str(first)]) == 0
+    split = capsys.readouterr().out.splitlines()[0]
+    assert main(["train", *chorales, "--valid-fraction", "0.25", "--resume", str(first),
+                 "--epochs", "2", "--out", str(again)]) == 0
+    assert split in capsys.readouterr().out.splitlines()        # the same pieces held out
+    resumed = RnnRbmComposer.load(again)
+    assert (resumed.training.optimizer, resumed.training.lr, resumed.training.seed,
+            resumed.normalize_key, len(resumed.history_)) == ("adam", 0.01, 5, False, 2)
+    report = tmp_path / "held_out.json"
+    assert main(["evaluate", str(first), "--data", *chorales, "--valid-fraction", "0.25",
+                 "--chains", "0", "--json", str(report)]) == 0
+    record = json.loads(report.read_text())
+    held_out_frames = int(split.split("validating on 1 piece (")[1].split(" frames")[0])
+    assert (record["split_seed"], record["frames"]) == (5, held_out_frames)
