@@ -83,8 +83,8 @@ NOTE_ON, NOTE_OFF, TEMPO, TIME_SIGNATURE, KEY_SIGNATURE, TRACK_NAME = range(6)
 PLACEHOLDER_WORDS = frozenset({
     "untitled", "unnamed", "new", "master", "control", "conductor", "conduct", "tempo", "map",
     "midi", "track", "sequence", "seq", "instrument", "inst", "score", "song"})
-#: What this package wrote as the sequence name of an untitled piece before version 5 of the
-#: corpus cache: no title either.
+#: What this package wrote as the sequence name of an untitled piece until it read titles
+#: from MIDI: no title either.
 _OWN_PLACEHOLDER = "rnnrbm-music"
 
 # Key-signature names as mido decodes them, by number of sharps (-7..7): major, then minor.

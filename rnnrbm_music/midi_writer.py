@@ -5,8 +5,9 @@ A written file is what a DAW expects: type 1, a conductor track (the piece's tit
 sequence name, where it has one; every time signature, the key signature, every tempo) and one
 track per part (its name, a program change, its notes). Each note is struck once at its onset
 and released at its end; at a tick where one note ends and another starts, the note_off comes
-first, so a note struck again at once is heard again. Rolls sound where the music came from (moved back by ``-roll.transposition``) and their
-tracks last the roll's whole length, trailing rests too.
+first, so a note struck again at once is heard again. Rolls sound where the music came from
+(moved back by ``-roll.transposition``) and their tracks last the roll's whole length, trailing
+rests too.
 
 Streams are written through :func:`~rnnrbm_music.score_reading.tied_notes`, which follows ties
 across bar lines in every voice: music21's own MIDI writer merges tied notes only where they
