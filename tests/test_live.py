@@ -56,7 +56,8 @@ def peer(*args):
 
 
 def finish(process, out):
-    assert process.wait(60) == 0, process.stderr.read()
+    _, errors = process.communicate(timeout=60)          # waits, and closes the pipes
+    assert process.returncode == 0, errors
     return json.loads(Path(out).read_text())
 
 
