@@ -64,22 +64,22 @@ _ASCII_FOR = str.maketrans({"♭": "b", "♯": "#", "‘": "'", "’": "'", "“
 
 def midi_text(text: str) -> str:
     """``text`` as a MIDI text event holds it, as the str mido writes byte for byte (its
-    charset is Latin-1): ``♭``, ``♯``, typographic quotes and dashes as ASCII; text Latin-1 can
-    hold as Latin-1, as MIDI files have long been written; other text (Japanese, say) as UTF-8,
-    which :func:`~rnnrbm_music.midi_io.sequence_name` reads back (a reader expecting Latin-1
-    shows it garbled rather than lost).
+    charset is Latin-1): text Latin-1 can hold once ``♭``, ``♯``, typographic quotes and dashes
+    are written as ASCII, as Latin-1, as MIDI files have long been written; other text
+    (Japanese, say) as it is, in UTF-8, which :func:`~rnnrbm_music.midi_io.sequence_name` reads
+    back (a reader expecting Latin-1 shows it garbled rather than lost).
 
     >>> midi_text("Study in B♭ minor"), midi_text("Étude in F♯"), midi_text("Don’t – go")
     ('Study in Bb minor', 'Étude in F#', "Don't - go")
     >>> midi_text("さくら").encode("latin-1").decode("utf-8")
     'さくら'
     """
-    text = text.translate(_ASCII_FOR)
+    plain = text.translate(_ASCII_FOR)
     try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
+        plain.encode("latin-1")
+    except UnicodeEncodeError:   # UTF-8 holds every character as it is, dashes and ♭ too
         return text.encode("utf-8").decode("latin-1")
-    return text
+    return plain
 
 
 def notes_file(tracks: list[Track], tempos: list[tuple[Fraction, float]],

@@ -358,5 +358,6 @@ def test_a_title_is_written_to_midi_as_readers_read_it_and_read_back(tmp_path):
     assert written("Don’t Stop – “Live”") == (b"Don't Stop - \"Live\"", "Don't Stop - \"Live\"")
     assert written("Étude") == ("Étude".encode("latin-1"), "Étude")
     assert written("练习 in C") == ("练习 in C".encode(), "练习 in C")
+    assert written("Élan — ♪")[1] == "Élan — ♪"                # UTF-8 keeps the dash too
     path = write(PianoRoll.from_benchmark([(60,)]).replace(title="  "), tmp_path / "blank.mid")
     assert [m.name for m in mido.MidiFile(path).tracks[0] if m.type == "track_name"] == []
